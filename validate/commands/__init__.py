@@ -1,0 +1,1 @@
+"""One module per ``turing-grids`` subcommand; see :mod:`validate.cli`."""
