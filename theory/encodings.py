@@ -51,7 +51,14 @@ ENCODINGS = (
     "multifield",
     "heterogeneous",
 )
-DIFFERENCE_ENCODINGS = ("dos", "dog", "general_dog", "sod", "multifield", "heterogeneous")
+DIFFERENCE_ENCODINGS = (
+    "dos",
+    "dog",
+    "general_dog",
+    "sod",
+    "multifield",
+    "heterogeneous",
+)
 WIDTHLESS_ENCODINGS = ("cartesian", "polar")
 FIELD_RULES = ("nearest", "sum")
 
@@ -68,8 +75,10 @@ def _positive_finite(name: str, value: Any, unit: str = "") -> float:
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a number, got {value!r}") from None
     if not math.isfinite(number) or number <= 0:
-        suffix = f" {unit}" if unit else ""
-        raise ValueError(f"{name} must be a positive finite number{suffix}, got {value!r}")
+        suffix = f" (in {unit})" if unit else ""
+        raise ValueError(
+            f"{name} must be a positive finite number{suffix}, got {value!r}"
+        )
     return number
 
 
@@ -140,7 +149,9 @@ class Encoding:
                 f"got {self.field_rule!r}"
             )
         if isinstance(self.n_cells, bool) or int(self.n_cells) != self.n_cells:
-            raise ValueError(f"number of cells must be an integer, got {self.n_cells!r}")
+            raise ValueError(
+                f"number of cells must be an integer, got {self.n_cells!r}"
+            )
         if self.n_cells < 1:
             raise ValueError(f"number of cells must be at least 1, got {self.n_cells}")
         if self.name == "polar" and self.n_cells < 2:
@@ -307,7 +318,9 @@ class Encoding:
         if self.name == "sod":
             return _softmax_fields(-(a - b), xp)
         if self.name in ("dos", "multifield", "heterogeneous"):
-            return _shift_normalise(_softmax_fields(-a, xp) - _softmax_fields(-b, xp), xp)
+            return _shift_normalise(
+                _softmax_fields(-a, xp) - _softmax_fields(-b, xp), xp
+            )
         alpha_e, alpha_i = self.amplitudes  # dog, general_dog
         centre = xp.sum(xp.exp(-a), axis=-1)
         surround = xp.sum(xp.exp(-b), axis=-1)

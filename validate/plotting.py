@@ -1,0 +1,82 @@
+"""Figures for the command line and the report (matplotlib, no display)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from simulate.files import write_bytes
+
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def check_figure_path(path: str | Path) -> Path:
+    """Validate a figure path before any work is done (one-line errors)."""
+    path = Path(path)
+    if path.suffix.lower() not in FIGURE_SUFFIXES:
+        raise ValueError(
+            f"figure file {str(path)!r} must end in one of {', '.join(FIGURE_SUFFIXES)}"
+        )
+    if not path.parent.exists() and str(path.parent) not in ("", "."):
+        raise ValueError(f"directory of figure file {str(path)!r} does not exist")
+    if path.is_dir():
+        raise ValueError(f"figure path {str(path)!r} is a directory")
+    return path
+
+
+def pyplot():
+    """matplotlib.pyplot on the non-interactive Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(figure, path: str | Path, *, dpi: int = 120) -> Path:
+    """Write ``figure`` atomically (format from the suffix) and close it."""
+    path = check_figure_path(path)
+    buffer = io.BytesIO()
+    figure.savefig(
+        buffer, format=path.suffix.lstrip(".").lower(), dpi=dpi, bbox_inches="tight"
+    )
+    pyplot().close(figure)
+    write_bytes(path, buffer.getvalue())
+    return path
+
+
+def spectrum_axes(
+    axes,
+    spectrum,
+    *,
+    label: str,
+    predicted: float | None = None,
+    closed_form_power=None,
+    color=None,
+) -> None:
+    """Draw one radial spectrum with its ring and the box's lowest wavenumber."""
+    (line,) = axes.plot(
+        spectrum.wavenumbers, spectrum.power, ".-", ms=3, lw=1, label=label, color=color
+    )
+    if closed_form_power is not None:
+        axes.plot(
+            spectrum.wavenumbers,
+            closed_form_power,
+            "--",
+            lw=1,
+            color=line.get_color(),
+            alpha=0.7,
+        )
+    if spectrum.lattice:
+        axes.axvline(spectrum.peak_wavenumber, color=line.get_color(), lw=0.8, ls=":")
+    if predicted is not None and predicted > 0:
+        axes.plot([predicted], [1.0], "v", color=line.get_color(), ms=7)
+    axes.axvspan(0, spectrum.minimum_wavenumber, color="0.9", zorder=0)
+    axes.set_xlabel("wavenumber |k| (rad/m)")
+    axes.set_ylabel("power (max above 2π/L = 1)")
+    axes.set_ylim(0, 1.15)
+    top = np.pi / 0.02 if spectrum.wavenumbers.size == 0 else spectrum.wavenumbers[-1]
+    axes.set_xlim(0, min(top, 40.0))
