@@ -67,11 +67,19 @@ class RadialSpectrum:
 
 
 def position_grid(box_width: float, box_height: float, points: int) -> np.ndarray:
-    """Bin-centre positions (ny, nx, 2) covering the box, centred at 0 (m)."""
-    longer = max(box_width, box_height)
-    spacing = longer / points
+    """Bin-centre positions (ny, nx, 2) with ``points`` along the longer side (m)."""
+    spacing = max(box_width, box_height) / points
     nx = max(int(round(box_width / spacing)), 1)
     ny = max(int(round(box_height / spacing)), 1)
+    return bin_centres(box_width, box_height, (ny, nx))
+
+
+def bin_centres(box_width: float, box_height: float, shape) -> np.ndarray:
+    """Centres (ny, nx, 2) of a (ny, nx) grid of bins over a box centred at 0 (m).
+
+    Rows run along y and columns along x; the last axis holds (x, y).
+    """
+    ny, nx = shape
     xs = (np.arange(nx) + 0.5) * box_width / nx - box_width / 2
     ys = (np.arange(ny) + 0.5) * box_height / ny - box_height / 2
     grid_x, grid_y = np.meshgrid(xs, ys)
