@@ -92,7 +92,9 @@ class CorrelationOperator:
         See the module's notes.
     """
 
-    def __init__(self, encoding: Encoding, cells: PlaceCells, bins, *, operator="kernel"):
+    def __init__(
+        self, encoding: Encoding, cells: PlaceCells, bins, *, operator="kernel"
+    ):
         if operator not in OPERATORS:
             raise ValueError(
                 f"operator must be one of {', '.join(OPERATORS)}, got {operator!r}"
@@ -134,7 +136,10 @@ class CorrelationOperator:
         ny, nx = self.shape
         spectrum = scipy.fft.rfft2(maps, s=self._fft_shape, axes=(-2, -1), workers=-1)
         out = scipy.fft.irfft2(
-            spectrum * self._kernel_spectrum, s=self._fft_shape, axes=(-2, -1), workers=-1
+            spectrum * self._kernel_spectrum,
+            s=self._fft_shape,
+            axes=(-2, -1),
+            workers=-1,
         )
         if self.periodic:
             return out
@@ -211,14 +216,16 @@ def run_pattern(
     maps /= np.linalg.norm(maps.reshape(units, -1), axis=1)[:, None, None]
     converged = False
     iteration = 0
-    for iteration in range(1, int(max_iterations) + 1):
+    for iteration in range(1, int(max_iterations) + 1):  # noqa: B007
         gradient = sigma(maps)
         if decorrelate > 0 and units > 1:
             flat = maps.reshape(units, -1)
             overlaps = flat @ flat.T
             np.fill_diagonal(overlaps, 0.0)
-            gradient -= decorrelate * sigma.top_eigenvalue * (overlaps @ flat).reshape(
-                maps.shape
+            gradient -= (
+                decorrelate
+                * sigma.top_eigenvalue
+                * (overlaps @ flat).reshape(maps.shape)
             )
         updated = maps + step * gradient
         if nonnegative:
@@ -233,7 +240,9 @@ def run_pattern(
     flat = maps.reshape(units, -1)
     objective = np.einsum("ui,ui->u", flat, sigma(maps).reshape(units, -1))
     seconds = time.perf_counter() - start
-    log.info("pattern: %d iterations, converged=%s, %.2f s", iteration, converged, seconds)
+    log.info(
+        "pattern: %d iterations, converged=%s, %.2f s", iteration, converged, seconds
+    )
     return PatternResult(
         maps=maps,
         box_width=encoding.box_width,
@@ -253,7 +262,9 @@ def resolve_bins(encoding: Encoding, bins) -> tuple[int, int]:
         return ny, nx
     pair = (bins, bins) if np.isscalar(bins) else tuple(bins)
     if len(pair) != 2 or any(int(b) != b or b < 2 for b in pair):
-        raise ValueError(f"bins must be an integer >= 2 or a pair of them, got {bins!r}")
+        raise ValueError(
+            f"bins must be an integer >= 2 or a pair of them, got {bins!r}"
+        )
     return int(pair[0]), int(pair[1])
 
 
@@ -269,8 +280,8 @@ def check_resolution(shape, box_width, box_height, grid_period) -> None:
         )
     if np.isfinite(grid_period) and grid_period > min(box_width, box_height):
         raise ValueError(
-            f"the box ({min(box_width, box_height):.3g} m) is smaller than one predicted "
-            f"grid period ({grid_period:.3g} m)"
+            f"the box ({min(box_width, box_height):.3g} m) is smaller than one "
+            f"predicted grid period ({grid_period:.3g} m)"
         )
 
 

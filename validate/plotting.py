@@ -80,3 +80,39 @@ def spectrum_axes(
     axes.set_ylim(0, 1.15)
     top = np.pi / 0.02 if spectrum.wavenumbers.size == 0 else spectrum.wavenumbers[-1]
     axes.set_xlim(0, min(top, 40.0))
+
+
+def maps_and_autocorrelograms(
+    path, maps, scores, *, box_width, box_height, title="", limit: int = 8
+) -> None:
+    """Maps sorted by 60-degree score above their autocorrelograms."""
+    plt = pyplot()
+    order = np.argsort(-np.nan_to_num(scores["score_60"], nan=-np.inf))[:limit]
+    sacs = scores.get("sac")
+    if sacs is None:
+        from validate.scores import autocorrelogram
+
+        sacs = autocorrelogram(maps[order])
+    else:
+        sacs = sacs[order]
+    columns = len(order)
+    figure, axes = plt.subplots(2, columns, figsize=(1.6 * columns, 3.4), squeeze=False)
+    extent = [-box_width / 2, box_width / 2, -box_height / 2, box_height / 2]
+    for column, unit in enumerate(order):
+        axes[0, column].imshow(
+            maps[unit], origin="lower", extent=extent, cmap="viridis"
+        )
+        axes[0, column].set_title(
+            f"unit {unit}\n{scores['score_60'][unit]:.2f}", fontsize=7
+        )
+        axes[1, column].imshow(
+            sacs[column], origin="lower", cmap="RdBu_r", vmin=-1, vmax=1
+        )
+        for row in range(2):
+            axes[row, column].set_xticks([])
+            axes[row, column].set_yticks([])
+    axes[0, 0].set_ylabel("map", fontsize=8)
+    axes[1, 0].set_ylabel("autocorrelogram", fontsize=8)
+    if title:
+        figure.suptitle(title, fontsize=8)
+    save_figure(figure, path)
