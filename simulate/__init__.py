@@ -1,0 +1,1 @@
+"""Activity that tests the theory: pattern dynamics, trajectories, RNN training."""

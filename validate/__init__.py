@@ -1,0 +1,1 @@
+"""Measure, compare, sweep and report; the command line lives here."""
