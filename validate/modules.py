@@ -93,8 +93,10 @@ def estimate_modules(
         Largest number of modules considered (>= 1); the count is further
         limited to ``units // min_units_per_module``.
     min_units_per_module : int
-        Units needed per module (>= 2). Fewer than twice this many units
-        give an ``undetermined`` result.
+        Units needed per module (>= 2): a number of modules is a candidate
+        only if its fit gives every module at least this many units (weight
+        times units). Fewer than twice this many units give an
+        ``undetermined`` result.
     bootstrap : int
         Bootstrap replicates for confidence intervals (0 to skip them).
     dip_samples : int
@@ -188,9 +190,11 @@ def estimate_modules(
 
     # Model selection: best of several EM starts for every number of modules.
     largest = int(min(max_modules, n // min_units_per_module))
-    fits = {
-        k: _best_fit(log_period, angle, k=k, rng=rng) for k in range(1, largest + 1)
-    }
+    fits = {}
+    for k in range(1, largest + 1):
+        fit = _best_fit(log_period, angle, k=k, rng=rng, min_units=min_units_per_module)
+        if fit is not None:
+            fits[k] = fit
     bics = {k: float(mixture.bic(fit, n)[0]) for k, fit in fits.items()}
     chosen = min(bics, key=bics.get)
     fit = fits[chosen]
@@ -267,8 +271,14 @@ def _batch(a):
     return None if a is None else a[None]
 
 
-def _best_fit(log_period, angle, *, k, rng):
-    """The best of several EM starts for ``k`` components, shape (1, k)."""
+def _best_fit(log_period, angle, *, k, rng, min_units):
+    """The best of several EM starts for ``k`` components, shape (1, k).
+
+    Only fits in which every component holds at least ``min_units`` units
+    (weight times units) count: with the spread floor, a component on one
+    or two units would otherwise win on likelihood alone. None if no start
+    gives such a fit.
+    """
     starts = mixture.starting_points(
         log_period, angle, k=k, random_starts=RANDOM_STARTS if k > 1 else 0, rng=rng
     )
@@ -278,7 +288,11 @@ def _best_fit(log_period, angle, *, k, rng):
         None if angle is None else np.broadcast_to(angle, (batch, angle.size)),
         initial=starts,
     )
-    return mixture.sort_components(fits.take(int(np.argmax(fits.log_likelihood))))
+    large_enough = fits.weight.min(axis=1) * log_period.size >= min_units - 1e-9
+    if not np.any(large_enough):
+        return None
+    likelihood = np.where(large_enough, fits.log_likelihood, -np.inf)
+    return mixture.sort_components(fits.take(int(np.argmax(likelihood))))
 
 
 def _module_orientation(fit, posterior, orientation, index):
