@@ -92,8 +92,9 @@ CONVENTIONS = {
     "score_60_minmax": "min(c60, c120) - max(c30, c90, c150)",
     "score_60_mean": "mean(c60, c120) - mean(c30, c90, c150)",
     "score_90": "c90 - mean(c45, c135)",
-    "grid_period": "median distance (m) to the six nearest SAC peaks (local "
-    "maxima above 0, centre excluded), refined by a 3 x 3 quadratic fit",
+    "grid_period": "median distance (m) to the six nearest SAC peaks (maxima "
+    "above 0 over a neighbourhood as wide as the central field, beyond it), "
+    "refined by a 3 x 3 quadratic fit; reported whatever the score",
     "orientation": "degrees from +x towards +y of those six peaks, folded to "
     "[0, 60) and averaged on the 60-degree circle; rows = y, columns = x",
 }
@@ -426,10 +427,13 @@ _QUADRATIC_FIT = _quadratic_fit_matrix()
 def sac_peaks(sac, *, bin_size=None, peaks: int = PEAKS_FOR_PERIOD):
     """Sub-bin positions of the SAC peaks nearest the centre.
 
-    Peaks are local maxima over the 3 x 3 neighbourhood above
-    ``MIN_PEAK_CORRELATION``, not on the border and not the centre. Each is
-    refined to the maximum of a least-squares quadratic through its 3 x 3
-    neighbourhood (kept at the bin if the fit has no maximum within one bin).
+    The central field ends at the first ring around the centre whose mean
+    correlation is at most ``MIN_PEAK_CORRELATION``; its radius r0 sets the
+    neighbourhood. Peaks lie beyond r0, not on the border, above
+    ``MIN_PEAK_CORRELATION``, and are maxima over a rectangle of half-side
+    r0 around them (at least one bin). Each is refined to the maximum of a
+    least-squares quadratic through its 3 x 3 neighbourhood (kept at the bin
+    if the fit has no maximum within one bin).
 
     Parameters
     ----------
@@ -447,29 +451,50 @@ def sac_peaks(sac, *, bin_size=None, peaks: int = PEAKS_FOR_PERIOD):
         has fewer peaks.
     """
     sac = np.asarray(sac, dtype=float)
+    if sac.ndim == 2:
+        sac = sac[None]
+    if sac.ndim != 3:
+        raise ValueError(f"sac must have shape (units, height, width), got {sac.shape}")
     units, height, width = sac.shape
     bin_y, bin_x = _bin_size(bin_size)
     cy, cx = (height - 1) // 2, (width - 1) // 2
 
-    # Local maxima, all units at once.
-    finite = np.where(np.isfinite(sac), sac, -np.inf)
-    neighbourhood = scipy.ndimage.maximum_filter(
-        finite, size=(1, 3, 3), mode="constant", cval=-np.inf
-    )
-    is_peak = (finite >= neighbourhood) & (finite > MIN_PEAK_CORRELATION)
-    is_peak[:, [0, -1], :] = False
-    is_peak[:, :, [0, -1]] = False
-    is_peak[:, cy, cx] = False
-
-    # The nearest ones, by physical distance from the centre.
     iy, ix = np.mgrid[0:height, 0:width]
     distance = np.hypot((iy - cy) * bin_y, (ix - cx) * bin_x).ravel()
-    candidate = np.where(is_peak.reshape(units, -1), distance[None], np.inf)
-    take = min(peaks, candidate.shape[1])
-    nearest = np.argpartition(candidate, take - 1, axis=1)[:, :take]
-    order = np.argsort(np.take_along_axis(candidate, nearest, axis=1), axis=1)
-    nearest = np.take_along_axis(nearest, order, axis=1)  # (units, peaks)
-    found = np.isfinite(np.take_along_axis(candidate, nearest, axis=1))
+    central = _central_radius(sac.reshape(units, -1), distance, min(bin_y, bin_x))
+
+    # Peaks: maxima over a neighbourhood as wide as the central field (in a
+    # hexagonal lattice about a third of the period, so one lattice peak per
+    # neighbourhood) and beyond it; noise in unsmoothed maps makes small
+    # local maxima everywhere that are not lattice peaks. One vectorised
+    # filter per distinct neighbourhood size.
+    finite = np.where(np.isfinite(sac), sac, -np.inf)
+    half_y = np.clip(np.nan_to_num(central / bin_y, posinf=1), 1, height).astype(int)
+    half_x = np.clip(np.nan_to_num(central / bin_x, posinf=1), 1, width).astype(int)
+    sizes, group = np.unique(np.stack([half_y, half_x], 1), axis=0, return_inverse=True)
+    is_peak = np.zeros(sac.shape, dtype=bool)
+    for k, (hy, hx) in enumerate(sizes):
+        members = np.flatnonzero(group.ravel() == k)
+        block = finite[members]
+        neighbourhood = scipy.ndimage.maximum_filter(
+            block, size=(1, 2 * hy + 1, 2 * hx + 1), mode="constant", cval=-np.inf
+        )
+        is_peak[members] = (block >= neighbourhood) & (block > MIN_PEAK_CORRELATION)
+    is_peak[:, [0, -1], :] = False
+    is_peak[:, :, [0, -1]] = False
+    is_peak = is_peak.reshape(units, -1) & (distance[None] > central[:, None])
+
+    # The nearest ones, by physical distance from the centre (peaks are
+    # sparse: sort the list of all of them by unit, then distance).
+    unit_of, bin_of = np.nonzero(is_peak)
+    order = np.lexsort((distance[bin_of], unit_of))
+    unit_of, bin_of = unit_of[order], bin_of[order]
+    rank = np.arange(unit_of.size) - np.searchsorted(unit_of, unit_of)
+    keep = rank < peaks
+    nearest = np.zeros((units, peaks), dtype=np.intp)
+    found = np.zeros((units, peaks), dtype=bool)
+    nearest[unit_of[keep], rank[keep]] = bin_of[keep]
+    found[unit_of[keep], rank[keep]] = True
     py, px = np.divmod(nearest, width)
 
     # Quadratic refinement on the 3 x 3 patch around every peak.
@@ -494,11 +519,39 @@ def sac_peaks(sac, *, bin_size=None, peaks: int = PEAKS_FOR_PERIOD):
 
     dy = np.where(found, (py + shift_y - cy) * bin_y, np.nan)
     dx = np.where(found, (px + shift_x - cx) * bin_x, np.nan)
-    if take < peaks:
-        pad = ((0, 0), (0, peaks - take))
-        dy = np.pad(dy, pad, constant_values=np.nan)
-        dx = np.pad(dx, pad, constant_values=np.nan)
     return dy, dx
+
+
+def _central_radius(flat_sac, distance, ring_width) -> np.ndarray:
+    """Radius (m) where each SAC's ring average first drops to 0 or below.
+
+    Parameters
+    ----------
+    flat_sac : array, shape (units, bins)
+    distance : array, shape (bins,)
+        Distance (m) of every SAC bin from the centre.
+    ring_width : float
+        Width (m) of the rings averaged over.
+
+    Returns
+    -------
+    array, shape (units,)
+        The inner edge of the first ring whose mean correlation is at most
+        ``MIN_PEAK_CORRELATION``; infinite if there is none.
+    """
+    ring = np.floor(distance / ring_width + 0.5).astype(np.intp)
+    rings = ring.max() + 1
+    indicator = scipy.sparse.csr_matrix(
+        (np.ones(ring.size), (np.arange(ring.size), ring)), shape=(ring.size, rings)
+    )
+    valid = np.isfinite(flat_sac)
+    sums = np.asarray(indicator.T @ np.where(valid, flat_sac, 0.0).T).T
+    counts = np.asarray(indicator.T @ valid.T.astype(float)).T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        profile = sums / counts  # (units, rings); NaN where a ring is empty
+    below = profile <= MIN_PEAK_CORRELATION
+    first = np.argmax(below, axis=1)
+    return np.where(below.any(axis=1), (first - 0.5) * ring_width, np.inf)
 
 
 def grid_period_orientation(sac, *, bin_size=None):
