@@ -309,7 +309,7 @@ class Encoding:
 
         a = _scaled_squared_distances(positions, cells, xp)  # (..., n, f)
         ratio = (cells.widths / cells.surround_widths)[:, None] ** 2  # (n, 1)
-        if self.field_rule == "nearest":
+        if self.field_rule == "nearest" and a.shape[-1] > 1:
             a = xp.min(a, axis=-1, keepdims=True)  # (..., n, 1)
         b = a * ratio
 
@@ -322,8 +322,8 @@ class Encoding:
                 _softmax_fields(-a, xp) - _softmax_fields(-b, xp), xp
             )
         alpha_e, alpha_i = self.amplitudes  # dog, general_dog
-        centre = xp.sum(xp.exp(-a), axis=-1)
-        surround = xp.sum(xp.exp(-b), axis=-1)
+        centre = xp.sum(_exp(-a, xp), axis=-1)
+        surround = xp.sum(_exp(-b, xp), axis=-1)
         return _shift_normalise(alpha_e * centre - alpha_i * surround, xp)
 
 
@@ -333,22 +333,43 @@ def get_encoding(name: str, **parameters: Any) -> Encoding:
 
 
 def _scaled_squared_distances(positions, cells: PlaceCells, xp):
-    """|x - c_if|^2 / (2 sigma_i^2), inf for absent fields; shape (..., n, f)."""
-    diff = positions[..., None, None, :] - cells.centres  # (..., n, f, 2)
-    if cells.periodic:
-        box = xp.asarray(
-            [cells.box_width, cells.box_height], dtype=diff.dtype, device=_device(diff)
-        )
-        diff = diff - box * xp.round(diff / box)
-    squared = xp.sum(diff * diff, axis=-1)
+    """|x - c_if|^2 / (2 sigma_i^2), inf for absent fields; shape (..., n, f).
+
+    The two coordinates are handled one at a time rather than along a trailing
+    axis of length 2, which torch reduces slowly; the arithmetic is the same.
+    """
+    squared = None
+    for axis, side in enumerate((cells.box_width, cells.box_height)):
+        diff = positions[..., axis, None, None] - cells.centres[..., axis]
+        if cells.periodic:
+            diff = diff - side * xp.round(diff / side)
+        squared = diff * diff if squared is None else squared + diff * diff
     scaled = squared / (2 * cells.widths[:, None] ** 2)
+    if scaled.shape[-1] == 1:  # one field per cell: none absent
+        return scaled
     return xp.where(cells.field_mask, scaled, xp.asarray(math.inf, dtype=scaled.dtype))
+
+
+def _exp(exponents, xp):
+    """exp, with results below the normal floating-point range raised into it.
+
+    Arguments below log(tiny) + 1 (about -86 in float32, -707 in float64) are
+    raised to that bound, so the smallest result is about 3e-38 (float32)
+    instead of zero or a subnormal number: no sum or difference of targets
+    changes measurably, and torch's CPU exp, about 50 times slower on
+    arguments that underflow, stays on its fast path.
+    """
+    floor = math.log(xp.finfo(exponents.dtype).tiny) + 1
+    return xp.exp(xp.maximum(exponents, xp.asarray(floor, dtype=exponents.dtype)))
 
 
 def _softmax_fields(logits, xp):
     """Softmax over all (cell, field) pairs, summed over each cell's fields."""
-    peak = xp.max(logits, axis=(-2, -1), keepdims=True)
-    weights = xp.exp(logits - peak)
+    if logits.shape[-1] == 1:
+        logits = logits[..., 0]
+        weights = _exp(logits - xp.max(logits, axis=-1, keepdims=True), xp)
+        return weights / xp.sum(weights, axis=-1, keepdims=True)
+    weights = _exp(logits - xp.max(logits, axis=(-2, -1), keepdims=True), xp)
     total = xp.sum(weights, axis=(-2, -1), keepdims=True)
     return xp.sum(weights / total, axis=-1)
 
@@ -370,6 +391,3 @@ def _polar(positions, cells: PlaceCells, kappa: float, xp):
     angular = xp.exp(kappa * xp.cos(angle - cells.angles[half:]))
     return xp.concat([radial, angular], axis=-1)
 
-
-def _device(array):
-    return getattr(array, "device", None) if hasattr(array, "device") else None
