@@ -42,7 +42,7 @@ FINISHED_MARK = "scores.json"
 CHECKPOINT = "checkpoint.pt"
 LOCKS = ".locks"
 #: Seconds to wait for a scheduler given by address before giving up.
-CONNECT_TIMEOUT = 10
+CONNECT_TIMEOUT = 5
 
 
 @dataclass(frozen=True)
@@ -152,6 +152,10 @@ def train_one(sweep_dir: str, run: dict, train_args: tuple[str, ...]) -> dict:
 
 def connect(scheduler: str | None, *, workers: int | None = None, threads: int = 1):
     """A Dask client: to ``scheduler`` if given, else a LocalCluster on loopback."""
+    quiet = "error" if log.isEnabledFor(logging.INFO) else "critical"
+    # Workers inherit the environment: keep their logs off the user's stderr.
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", quiet)
+    logging.getLogger("distributed").setLevel(quiet.upper())
     from dask.distributed import Client, LocalCluster
 
     if scheduler:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from validate.cli import add_json_flag
+from validate.cli import CommandError, add_json_flag
 
 
 def register(subparsers, parser_class=None) -> None:
@@ -60,6 +60,7 @@ def run(args):
             raise ValueError(
                 f"--train-args must not set {forbidden}: the sweep sets it"
             )
+    _check_train_args(train_args)
     spec = SweepSpec(
         widths=tuple(args.widths),
         seeds=tuple(args.seeds),
@@ -78,4 +79,27 @@ def run(args):
         f"summary: {result['summary']}"
         + (f"; failed: {', '.join(result['failed'])}" if result["failed"] else "")
     )
+    if result["failed"]:
+        raise CommandError(
+            f"{len(result['failed'])} of {len(result['runs'])} runs failed "
+            f"({result['errors'][result['failed'][0]]}); see {result['summary']}"
+        )
     return result, text
+
+
+def _check_train_args(train_args) -> None:
+    """Parse the shared train options now, so a typo fails before any run starts."""
+    from validate.cli import build_parser
+
+    import contextlib
+    import io
+
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            build_parser().parse_args(
+                ["train", "--width", "0.1", "--out", "x", *train_args]
+            )
+    except SystemExit:
+        raise CommandError(
+            f"--train-args not accepted by train: {' '.join(train_args)!r}"
+        ) from None
