@@ -89,10 +89,10 @@ def run(args):
 
 def _check_train_args(train_args) -> None:
     """Parse the shared train options now, so a typo fails before any run starts."""
-    from validate.cli import build_parser
-
     import contextlib
     import io
+
+    from validate.cli import build_parser
 
     try:
         with contextlib.redirect_stderr(io.StringIO()):
