@@ -125,7 +125,8 @@ def autocorrelogram(ratemaps, *, min_overlap: int = MIN_OVERLAP_BINS) -> np.ndar
     ``m[p]`` and ``m[p + d]`` over the bins ``p`` where both are visited
     (finite). All the sums involved (counts, sums, sums of squares, cross
     sums over the overlap) are correlations of the zero-filled map and its
-    validity mask, computed for all units at once with FFTs.
+    validity mask, computed for all units at once with FFTs (with
+    cumulative sums for the overlap sums of fully visited maps).
 
     Parameters
     ----------
@@ -196,10 +197,9 @@ def _autocorrelogram_chunk(
     else:
         shared_mask = bool(np.all(valid == valid[:1]))
         mask = valid[:1] if shared_mask else valid
-        f_mask_delayed = scipy.fft.rfft2(mask.astype(dtype), s=shape) * delay
-        pairs = np.rint(
-            correlate(scipy.fft.rfft2(mask.astype(dtype), s=shape), f_mask_delayed)
-        )
+        f_mask = scipy.fft.rfft2(mask.astype(dtype), s=shape)
+        f_mask_delayed = f_mask * delay
+        pairs = np.rint(correlate(f_mask, f_mask_delayed))  # integers up to rounding
         sum_x = correlate(f_x, f_mask_delayed)  # sum of m[p] over the overlap
         sum_xx = correlate(scipy.fft.rfft2(x * x, s=shape), f_mask_delayed)
     # The sums of m[p + d] are the sums of m[p] at lag -d, so the variance
