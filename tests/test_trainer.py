@@ -256,11 +256,11 @@ def test_evaluation_callback_metrics_reach_metrics_file(tmp_path):
     seen = []
 
     def evaluate(context):
-        seen.append(context.step)
+        seen.append((context.step, context.final))
         return {"probe": context.step * 10}
 
     trainer.run(evaluate=evaluate, progress=False)
-    assert seen == [2, 4]
+    assert seen == [(2, False), (4, True)]
     rows = [json.loads(line) for line in (tmp_path / METRICS).read_text().splitlines()]
     assert [row["step"] for row in rows] == [2, 3, 4]
     assert [row.get("probe") for row in rows] == [20, None, 40]
