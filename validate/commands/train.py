@@ -15,6 +15,7 @@ import dataclasses
 import importlib.metadata
 import json
 import math
+import os
 import platform
 import sys
 from pathlib import Path
@@ -171,7 +172,10 @@ def run(args) -> tuple[dict[str, Any], str]:
             )
         plan = _new_plan(args)
 
-    # Heavy imports only now (torch), after every check of the input.
+    # Heavy imports only now (torch), after every check of the input. Idle
+    # OpenMP threads should sleep rather than spin: on a CPU shared with other
+    # processes, spinning threads made two-thread steps several times slower.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
 
     from simulate.files import write_json, write_npz
