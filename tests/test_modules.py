@@ -203,6 +203,23 @@ def test_von_mises_concentration_inverts_the_mean_resultant_length():
     np.testing.assert_allclose(estimated, kappa, rtol=0.01)
 
 
+def test_split_starts_halve_one_component_each():
+    fit = mixture.MixtureFit(
+        weight=np.array([[0.25, 0.75]]),
+        mean=np.array([[0.0, 1.0]]),
+        sd=np.array([[0.2, 0.4]]),
+        direction=None,
+        kappa=None,
+        log_likelihood=np.zeros(1),
+    )
+    starts = mixture.split_starts(fit)
+    assert starts.weight.shape == (2, 3)
+    np.testing.assert_allclose(starts.weight.sum(axis=1), 1.0)
+    np.testing.assert_allclose(np.sort(starts.mean[0]), [-0.1, 0.1, 1.0])
+    np.testing.assert_allclose(np.sort(starts.mean[1]), [0.0, 0.8, 1.2])
+    np.testing.assert_allclose(np.sort(starts.sd[1]), [0.2, 0.2, 0.2])
+
+
 def test_orientation_angle_round_trip():
     orientation = np.array([0.0, 15.0, 59.0, 60.0, -1.0])
     back = mixture.angle_to_orientation(mixture.orientation_to_angle(orientation))
@@ -270,6 +287,15 @@ def test_unimodal_population_gives_one_module():
     assert result["ratios"] == []
     assert result["modules"][0]["period"] == pytest.approx(0.5)
     assert set(result["labels"]) == {0}
+
+
+def test_a_lone_outlier_is_not_a_module():
+    # One unit at twice the period of 40 others: a component on it alone
+    # would gain likelihood from the spread floor, but holds < 5 units.
+    period = np.append(0.5 * np.exp(0.05 * quantile_sample(40)), 1.0)
+    result = estimate_modules(period, bootstrap=0)
+    assert result["n_modules"] == 1
+    assert result["labels"][-1] == 0
 
 
 def test_too_few_units_are_undetermined():

@@ -300,6 +300,71 @@ def starting_points(
     )
 
 
+def split_starts(fit: MixtureFit) -> MixtureFit:
+    """Starts for k + 1 components from one fit of k, one per component split.
+
+    Parameters
+    ----------
+    fit : MixtureFit
+        One fit, shape (1, k).
+
+    Returns
+    -------
+    MixtureFit
+        Shape (k, k + 1): start ``j`` replaces component ``j`` by two halves
+        of its weight whose means lie one half standard deviation either
+        side of its mean, each with half its standard deviation.
+    """
+    k = fit.n_components
+    rows = []
+    for j in range(k):
+        keep = [i for i in range(k) if i != j]
+
+        def split(a, low, high, keep=keep):
+            return np.concatenate([a[0, keep], [low, high]])
+
+        weight, mean, sd = fit.weight[0, j], fit.mean[0, j], fit.sd[0, j]
+        rows.append(
+            (
+                split(fit.weight, weight / 2, weight / 2),
+                split(fit.mean, mean - sd / 2, mean + sd / 2),
+                split(fit.sd, sd / 2, sd / 2),
+                None
+                if fit.direction is None
+                else split(fit.direction, fit.direction[0, j], fit.direction[0, j]),
+                None
+                if fit.kappa is None
+                else split(fit.kappa, fit.kappa[0, j], fit.kappa[0, j]),
+            )
+        )
+
+    def stack(position):
+        if rows[0][position] is None:
+            return None
+        return np.stack([row[position] for row in rows])
+
+    return MixtureFit(
+        weight=stack(0),
+        mean=stack(1),
+        sd=np.maximum(stack(2), MIN_LOG_PERIOD_SD),
+        direction=stack(3),
+        kappa=stack(4),
+        log_likelihood=np.full(k, -np.inf),
+    )
+
+
+def concatenate(fits: list[MixtureFit]) -> MixtureFit:
+    """Fits of the same number of components, stacked along the batch axis."""
+
+    def join(name):
+        parts = [getattr(fit, name) for fit in fits]
+        return None if parts[0] is None else np.concatenate(parts, axis=0)
+
+    return MixtureFit(
+        **{field.name: join(field.name) for field in dataclasses.fields(MixtureFit)}
+    )
+
+
 def bic(fit: MixtureFit, n: int) -> np.ndarray:
     """Bayesian information criterion, shape (batch,): smaller is better."""
     return -2.0 * fit.log_likelihood + fit.n_parameters() * np.log(n)
