@@ -20,14 +20,16 @@ THRESHOLD = ["--threshold", "0.3"]
 
 def lattice_maps(periods, *, units=UNITS_PER_MODULE, first_orientation=5.0):
     """Hexagonal maps, ``units`` per module period (m), spread by normal
-    quantiles of LOG_SPREAD around each period; orientations step by 3
-    degrees per unit (folded to [0, 60))."""
+    quantiles of LOG_SPREAD around each period. Module j is oriented at
+    ``first_orientation + 20 j`` degrees, give or take up to 1.5 degrees in
+    an order (5 i mod units) weakly correlated with the period."""
     z = norm.ppf((np.arange(units) + 0.5) / units)
     maps, truth = [], []
     for j, period in enumerate(periods):
         for i in range(units):
             unit_period = period * np.exp(LOG_SPREAD * z[i])
-            orientation = (first_orientation + 3.0 * (i + j)) % 60.0
+            scatter = 3.0 * ((5 * i) % units / (units - 1) - 0.5)
+            orientation = (first_orientation + 20.0 * j + scatter) % 60.0
             maps.append(
                 hexagonal_map((BINS, BINS), unit_period, orientation, box=(BOX, BOX))
             )
@@ -136,6 +138,21 @@ def test_too_few_grid_units_are_undetermined_not_an_error(tmp_path, capsys):
     assert "6 units" in estimate["reason"]
     code, out, _ = run_cli(capsys, path, *THRESHOLD)
     assert "modules undetermined" in out
+
+
+def test_help_states_the_library_bootstrap_default():
+    from validate.commands.modules import BOOTSTRAP_HELP_DEFAULT
+    from validate.modules import DEFAULT_BOOTSTRAP
+
+    assert BOOTSTRAP_HELP_DEFAULT == DEFAULT_BOOTSTRAP
+
+
+def test_orientation_model_is_named(two_module_file, capsys):
+    code, out, _ = run_cli(
+        capsys, two_module_file, *THRESHOLD, "--orientation", "--bootstrap", "0"
+    )
+    assert code == 0
+    assert "von Mises" in out and "2 modules by BIC" in out
 
 
 def _bad_inputs(tmp_path):

@@ -29,6 +29,10 @@ NULL_SAMPLES = 100
 
 RATEMAP_FILE = "ratemaps.npz"
 
+#: The library's default number of bootstrap replicates, as the help shows it
+#: (validate.modules is imported only when the command runs).
+BOOTSTRAP_HELP_DEFAULT = 1000
+
 CM_PER_M = 100.0
 
 #: Histogram bins per factor e of period in the plot.
@@ -37,8 +41,6 @@ PLOT_BINS_PER_LOG_UNIT = 20
 
 def register(subparsers, parser_class=argparse.ArgumentParser) -> None:
     """Add the ``modules`` subcommand."""
-    from validate.modules import DEFAULT_BOOTSTRAP
-
     p = subparsers.add_parser(
         "modules",
         help="number of grid modules, their periods, orientations and period "
@@ -73,9 +75,9 @@ def register(subparsers, parser_class=argparse.ArgumentParser) -> None:
     p.add_argument(
         "--bootstrap",
         type=int,
-        default=DEFAULT_BOOTSTRAP,
         metavar="N",
-        help=f"bootstrap replicates for the intervals (default {DEFAULT_BOOTSTRAP})",
+        help="bootstrap replicates for the intervals, 0 to skip them (default "
+        f"{BOOTSTRAP_HELP_DEFAULT})",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of every random step")
     p.add_argument(
@@ -160,10 +162,11 @@ def grid_call(ratemaps, *, box_width, box_height, threshold, null, seed) -> dict
 def run(args):
     """Estimate modules; returns (result dict, human-readable text)."""
     from validate.commands.score import _check_plot_path, load_ratemaps
-    from validate.modules import estimate_modules
+    from validate.modules import DEFAULT_BOOTSTRAP, estimate_modules
 
-    if args.bootstrap < 0:
-        raise CommandError(f"--bootstrap must be >= 0, got {args.bootstrap}")
+    bootstrap = DEFAULT_BOOTSTRAP if args.bootstrap is None else args.bootstrap
+    if bootstrap < 0:
+        raise CommandError(f"--bootstrap must be >= 0, got {bootstrap}")
     if args.threshold is not None and not np.isfinite(args.threshold):
         raise CommandError(f"--threshold must be a finite number, got {args.threshold}")
     plot_format = _check_plot_path(args.plot) if args.plot else None
@@ -175,7 +178,7 @@ def run(args):
             period,
             orientation,
             use_orientation=args.orientation,
-            bootstrap=args.bootstrap,
+            bootstrap=bootstrap,
             seed=args.seed,
         )
 
@@ -233,6 +236,7 @@ def run(args):
             if null is None
             else {"method": "null", "null": null, "samples": NULL_SAMPLES}
         ),
+        "model": _model(args.orientation),
         "seed": args.seed,
         "populations": populations,
         "pooled": pooled,
@@ -251,6 +255,12 @@ def run(args):
     return result, _text(result)
 
 
+def _model(use_orientation: bool) -> str:
+    if use_orientation:
+        return "Gaussian in log period times von Mises in orientation (60 degrees)"
+    return "Gaussian in log period"
+
+
 def _inputs(args) -> str:
     return ", ".join(str(path) for path in args.paths)
 
@@ -262,7 +272,7 @@ def _text(result: dict) -> str:
         if call["method"] == "threshold"
         else f"beats the {call['null']} null"
     )
-    lines = [f"grid call: {how}"]
+    lines = [f"grid call: {how}; mixture components: {result['model']}"]
     populations = result["populations"]
     for population in populations:
         lines.append(
