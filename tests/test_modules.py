@@ -195,6 +195,25 @@ def test_one_component_fit_is_the_maximum_likelihood_normal(rng):
     )
 
 
+def test_chunked_fits_equal_one_pass(rng, monkeypatch):
+    # Rows are independent fits: splitting them into chunks, and freezing
+    # converged rows, must not change any of them.
+    x = rng.normal(0.0, 1.0, size=(7, 30)) + np.repeat([0.0, 3.0], 15)
+    angle = rng.uniform(-np.pi, np.pi, size=x.shape)
+    start = mixture.starting_points(x[0], angle[0], k=2, random_starts=0, rng=rng)
+    start = start.take(np.zeros(7, dtype=int))
+    whole = mixture.fit_mixture(x, angle, initial=start)
+    monkeypatch.setattr(mixture, "CHUNK_ELEMENTS", 2 * 30 * 2)
+    chunked = mixture.fit_mixture(x, angle, initial=start)
+    for name in ("weight", "mean", "sd", "direction", "kappa", "log_likelihood"):
+        np.testing.assert_allclose(getattr(chunked, name), getattr(whole, name))
+    for row in range(7):
+        single = mixture.fit_mixture(
+            x[row : row + 1], angle[row : row + 1], initial=start.take(row)
+        )
+        np.testing.assert_allclose(single.mean, whole.mean[row : row + 1])
+
+
 def test_von_mises_concentration_inverts_the_mean_resultant_length():
     # A(kappa) = I1(kappa) / I0(kappa) is the mean resultant length of a
     # von Mises distribution; Fisher's approximation inverts it to < 1 %.
