@@ -114,11 +114,11 @@ def estimate_modules(
         ``status`` (``"determined"`` or ``"undetermined"``), ``reason``
         (why undetermined, else None), ``n_units``, ``n_dropped``,
         ``n_modules`` (None when undetermined), ``criterion`` ("bic"),
-        ``bic`` (list of {"modules", "bic"}), ``bic_margin`` (BIC of the
-        runner-up minus that of the chosen number; None with one
-        candidate), ``dip`` (the
-        dip test on natural-log period), ``unimodal`` (dip p-value >=
-        alpha), ``criteria_agree`` (the BIC's one-or-several equals the dip
+        ``bic`` (list of {"modules", "bic"} for every candidate number),
+        ``bic_margin`` (BIC of the runner-up minus that of the chosen
+        number; None with one candidate), ``dip`` (the dip test on
+        natural-log period), ``unimodal`` (dip p-value >= alpha),
+        ``criteria_agree`` (the BIC's one-or-several equals the dip
         test's), ``modules`` (ordered by period: ``period`` m,
         ``period_ci``, ``log_period_sd``, ``weight``, ``n_units``,
         ``orientation`` deg, ``orientation_ci``), ``ratios`` (consecutive
