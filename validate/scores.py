@@ -308,19 +308,34 @@ def grid_scores(
     if (ratemaps is None) == (sac is None):
         raise ValueError("give exactly one of ratemaps and sac")
     if sac is None:
-        sac = autocorrelogram(ratemaps, min_overlap=min_overlap)
-    sac = np.asarray(sac, dtype=float)
-    if sac.ndim == 2:
-        sac = sac[None]
-    if sac.ndim != 3 or sac.shape[1] % 2 == 0 or sac.shape[2] % 2 == 0:
-        raise ValueError(
-            f"sac must have shape (units, 2 ny - 1, 2 nx - 1), got {sac.shape}"
-        )
-    bin_y, bin_x = _bin_size(bin_size)
-    ny, nx = (sac.shape[1] + 1) // 2, (sac.shape[2] + 1) // 2
-    geometry = _geometry(ny, nx, round(bin_y / bin_x, 12))
+        # Stream: the SACs of a chunk are scored and dropped, so memory stays
+        # bounded however many maps (null surrogates) come in.
+        maps = _as_maps(ratemaps)
+        if min_overlap < 2:
+            raise ValueError(f"min_overlap must be >= 2, got {min_overlap}")
+        units, ny, nx = maps.shape
 
-    units = sac.shape[0]
+        def sac_chunk(chunk):
+            return _autocorrelogram_chunk(maps[chunk], min_overlap).reshape(
+                len(range(*chunk.indices(units))), -1
+            )
+
+    else:
+        sac = np.asarray(sac, dtype=float)
+        if sac.ndim == 2:
+            sac = sac[None]
+        if sac.ndim != 3 or sac.shape[1] % 2 == 0 or sac.shape[2] % 2 == 0:
+            raise ValueError(
+                f"sac must have shape (units, 2 ny - 1, 2 nx - 1), got {sac.shape}"
+            )
+        units, ny, nx = sac.shape[0], (sac.shape[1] + 1) // 2, (sac.shape[2] + 1) // 2
+        flat = sac.reshape(units, -1)
+
+        def sac_chunk(chunk):
+            return flat[chunk]
+
+    bin_y, bin_x = _bin_size(bin_size)
+    geometry = _geometry(ny, nx, round(bin_y / bin_x, 12))
     angles = len(ROTATION_ANGLES_DEG)
     out = {
         "score_60": np.full(units, np.nan),
@@ -329,10 +344,9 @@ def grid_scores(
         "annulus_90": np.full(units, -1),
         "correlations_60": np.full((units, angles), np.nan),
     }
-    flat = sac.reshape(units, -1)
     for start in range(0, units, UNITS_PER_CHUNK):
         chunk = slice(start, start + UNITS_PER_CHUNK)
-        correlations = _annulus_correlations(flat[chunk], geometry)
+        correlations = _annulus_correlations(sac_chunk(chunk), geometry)
         for key, value in _scores_from_correlations(correlations, form).items():
             out[key][chunk] = value
     out["annulus_outer_fraction"] = np.asarray(ANNULUS_OUTER_FRACTIONS)

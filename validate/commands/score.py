@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from validate.cli import CommandError, add_json_flag
+from validate.nulls import DEFAULT_NULL_SAMPLES, MIN_NULL_SAMPLES, NULLS
 from validate.scores import CONVENTIONS, DEFAULT_FORM, FORMS
 
 #: The paper's 60-degree thresholds (0.8: "possible grid cells").
@@ -56,6 +57,24 @@ def register(subparsers, parser_class=argparse.ArgumentParser) -> None:
         metavar="FILE",
         help=f"draw the {PLOTTED_UNITS} best rate maps beside their "
         "autocorrelograms and the annulus that gave the score (png, pdf, svg)",
+    )
+    p.add_argument(
+        "--null",
+        choices=NULLS,
+        help="also test every unit against surrogates of its own map: random "
+        "Fourier phases on its spectrum, its fields moved, or noise of its "
+        "smoothness (adds p-values, null percentiles and beats_null)",
+    )
+    p.add_argument(
+        "--null-samples",
+        type=int,
+        default=DEFAULT_NULL_SAMPLES,
+        metavar="N",
+        help=f"surrogates per unit (default {DEFAULT_NULL_SAMPLES}, at least "
+        f"{MIN_NULL_SAMPLES}; 99 or more for p <= 0.01 to be possible)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the surrogates (default 0)"
     )
     add_json_flag(p)
     p.set_defaults(run=run)
@@ -129,9 +148,12 @@ def summarise(score_60: np.ndarray) -> dict:
 
 def run(args):
     """Score every map; returns (result dict, human-readable text)."""
+    from validate.nulls import check_samples
     from validate.scores import score_maps
 
     plot_format = _check_plot_path(args.plot) if args.plot else None
+    if args.null is not None:
+        check_samples(args.null_samples)
     ratemaps, box_width, box_height = load_ratemaps(args.file)
     scores = score_maps(
         ratemaps,
@@ -167,10 +189,56 @@ def run(args):
         },
         "conventions": CONVENTIONS,
     }
+    if args.null is not None:
+        _add_null(result, ratemaps, box_width, box_height, args)
     if args.plot:
         _plot(ratemaps, scores, box_width, box_height, args.plot, plot_format)
         result["plot"] = str(args.plot)
     return result, _text(result)
+
+
+NULL_UNIT_KEYS = (
+    "null_p95_60",
+    "null_p99_60",
+    "p_value_60",
+    "null_p95_90",
+    "null_p99_90",
+    "p_value_90",
+    "beats_null",
+)
+NULL_SUMMARY_KEYS = (
+    "null",
+    "samples",
+    "seed",
+    "alpha",
+    "n_defined",
+    "n_beats_null",
+    "fraction_beats_null",
+    "fraction_ci",
+    "chance_fraction",
+    "min_p_value",
+    "rule",
+)
+
+
+def _add_null(result, ratemaps, box_width, box_height, args) -> None:
+    """Per-unit null statistics and the population summary, in place."""
+    from validate.nulls import calibrate
+
+    calibration = calibrate(
+        ratemaps,
+        box_width=box_width,
+        box_height=box_height,
+        null=args.null,
+        samples=args.null_samples,
+        seed=args.seed,
+        form=args.form,
+    )
+    for index, unit in enumerate(result["units"]):
+        for key in NULL_UNIT_KEYS:
+            value = calibration[key][index]
+            unit[key] = bool(value) if key == "beats_null" else float(value)
+    result["null_test"] = {key: calibration[key] for key in NULL_SUMMARY_KEYS}
 
 
 def _text(result: dict) -> str:
@@ -201,6 +269,18 @@ def _text(result: dict) -> str:
         f"score_60 {above}; undefined: {result['n_undefined']} "
         "(NaN-aware Pearson SAC; scores from other toolkits are not comparable)"
     )
+    if "null_test" in result:
+        test = result["null_test"]
+        low, high = test["fraction_ci"]
+        interval = "" if _undefined(low) else f" (95% CI {low:.3f}-{high:.3f})"
+        fraction = test["fraction_beats_null"]
+        lines.append(
+            f"null {test['null']} ({test['samples']} surrogates per unit, seed "
+            f"{test['seed']}): {test['n_beats_null']} of {test['n_defined']} units "
+            f"beat it at p <= {test['alpha']:g}, fraction "
+            f"{_fmt(fraction, '.3f').strip()}{interval}; chance rate "
+            f"{test['chance_fraction']:.4f}"
+        )
     if "plot" in result:
         lines.append(f"plot written to {result['plot']}")
     return "\n".join(lines)
@@ -211,7 +291,7 @@ def _undefined(value) -> bool:
 
 
 def _fmt(value, spec: str) -> str:
-    width = int(spec.split(".")[0])
+    width = int(spec.split(".")[0] or 0)
     return "null".rjust(width) if _undefined(value) else format(value, spec)
 
 
