@@ -42,8 +42,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from validate.commands.modules import grid_call  # noqa: E402
 from validate.modules import adjusted_rand_index, estimate_modules  # noqa: E402
-from validate.scores import score_maps  # noqa: E402
+from validate.nulls import ALPHA, DEFAULT_NULL, DEFAULT_NULL_SAMPLES, NULLS  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "real_grid_cells"
 STENSOLA_FILE = "stensola2012_rat14147_2010-05-18.npz"
@@ -57,13 +58,6 @@ SINGLE_CELLS = (
 #: native unit is not centimetres but 1 / (box extent) of a 1.5 m box.
 HYPOTHETICAL_BOX_M = 1.5
 
-#: The paper's lowest 60-degree threshold, used when no null is available.
-DEFAULT_THRESHOLD = 0.3
-
-#: Null model and samples for the null-calibrated grid call.
-NULL = "spectrum"
-NULL_SAMPLES = 100
-
 BOOTSTRAP = 2000
 CM_PER_M = 100.0
 
@@ -71,12 +65,18 @@ CM_PER_M = 100.0
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data", nargs="?", default=str(DEFAULT_DATA))
-    parser.add_argument(
+    call = parser.add_mutually_exclusive_group()
+    call.add_argument(
         "--threshold",
         type=float,
-        help="call grid cells by a 60-degree score above this instead of the "
-        f"{NULL} null",
+        help="call grid cells by a 60-degree score above this (min/max form)",
     )
+    call.add_argument(
+        "--null",
+        choices=NULLS,
+        help=f"call grid cells by this null (the default, {DEFAULT_NULL})",
+    )
+    parser.add_argument("--null-samples", type=int, default=DEFAULT_NULL_SAMPLES)
     parser.add_argument(
         "--maps", choices=("ratemaps_smoothed", "ratemaps"), default="ratemaps_smoothed"
     )
@@ -85,47 +85,30 @@ def main(argv=None) -> int:
     data = Path(args.data)
     if not (data / STENSOLA_FILE).is_file():
         parser.error(f"{data} does not hold {STENSOLA_FILE}")
+    null = None if args.threshold is not None else (args.null or DEFAULT_NULL)
 
-    call = GridCall(args.threshold, args.seed)
-    print(f"data: {data}")
-    print(f"maps: {args.maps}; grid call: {call.describe()}; seed {args.seed}")
-    stensola(data, args.maps, call, args.seed)
-    single_cells(data, args.maps, call, args.seed)
-    return 0
-
-
-class GridCall:
-    """Null-calibrated grid call when available, else a score threshold."""
-
-    def __init__(self, threshold, seed):
-        self.threshold = threshold
-        self.seed = seed
-        self.calibrate = None
-        if threshold is None:
-            try:
-                from validate.nulls import calibrate
-            except ModuleNotFoundError:
-                self.threshold = DEFAULT_THRESHOLD
-            else:
-                self.calibrate = calibrate
-
-    def describe(self) -> str:
-        if self.calibrate is not None:
-            return f"beats the {NULL} null ({NULL_SAMPLES} samples per unit)"
-        return f"60-degree score > {self.threshold:g} (min/max form)"
-
-    def __call__(self, maps, scores, box_width, box_height) -> np.ndarray:
-        if self.calibrate is None:
-            return np.nan_to_num(scores["score_60"], nan=-np.inf) > self.threshold
-        calibrated = self.calibrate(
+    def call(maps, box_width, box_height):
+        return grid_call(
             maps,
             box_width=box_width,
             box_height=box_height,
-            null=NULL,
-            samples=NULL_SAMPLES,
-            seed=self.seed,
+            threshold=args.threshold,
+            null=null,
+            null_samples=args.null_samples,
+            seed=args.seed,
         )
-        return np.asarray(calibrated["beats_null"], dtype=bool)
+
+    how = (
+        f"60-degree score > {args.threshold:g} (min/max form)"
+        if null is None
+        else f"beats the {null} null at p <= {ALPHA:g} ({args.null_samples} "
+        "surrogates per unit)"
+    )
+    print(f"data: {data}")
+    print(f"maps: {args.maps}; grid call: {how}; seed {args.seed}")
+    stensola(data, args.maps, call, args.seed)
+    single_cells(data, args.maps, call, args.seed)
+    return 0
 
 
 def load(path, key):
@@ -148,10 +131,10 @@ def authors_modules(data: Path) -> np.ndarray:
     return labels
 
 
-def stensola(data: Path, key: str, call: GridCall, seed: int) -> None:
+def stensola(data: Path, key: str, call, seed: int) -> None:
     maps, box_width, box_height = load(data / STENSOLA_FILE, key)
-    scores = score_maps(maps, box_width=box_width, box_height=box_height)
-    is_grid = call(maps, scores, box_width, box_height)
+    scores = call(maps, box_width, box_height)
+    is_grid = scores["is_grid"]
     authors = authors_modules(data)
     labelled = authors > 0
     scale = HYPOTHETICAL_BOX_M / box_width
@@ -169,6 +152,11 @@ def stensola(data: Path, key: str, call: GridCall, seed: int) -> None:
         f"{np.sum(is_grid & ~labelled)} called units have no module label"
     )
 
+    per_module = ", ".join(
+        f"module {m}: {np.sum(is_grid & (authors == m))}/{np.sum(authors == m)}"
+        for m in (1, 2, 3)
+    )
+    print(f"called grid among the authors' module cells: {per_module}")
     populations = (
         ("units called grid", np.flatnonzero(is_grid)),
         ("the authors' module cells (no grid call)", np.flatnonzero(labelled)),
@@ -251,16 +239,19 @@ def agreement(authors: np.ndarray, found: np.ndarray) -> None:
         print(f"  module {module}          " + "  ".join(f"{c:3d}" for c in counts))
 
 
-def single_cells(data: Path, key: str, call: GridCall, seed: int) -> None:
+def single_cells(data: Path, key: str, call, seed: int) -> None:
     print()
     print("== single cells ==")
     for file, name in SINGLE_CELLS:
         maps, box_width, box_height = load(data / file, key)
-        scores = score_maps(maps, box_width=box_width, box_height=box_height)
-        is_grid = call(maps, scores, box_width, box_height)
+        scores = call(maps, box_width, box_height)
+        is_grid = scores["is_grid"]
         estimate = estimate_modules(
             scores["grid_period"][is_grid], scores["orientation"][is_grid], seed=seed
         )
+        null_p = ""
+        if "p_value_60" in scores:
+            null_p = f" (null p = {fmt(scores['p_value_60'][0], '.3f')})"
         verdict = (
             f"modules {estimate['status']}"
             if estimate["n_modules"] is None
@@ -270,7 +261,7 @@ def single_cells(data: Path, key: str, call: GridCall, seed: int) -> None:
             f"  {name}: score_60 {fmt(scores['score_60'][0], '.2f')}, period "
             f"{fmt(scores['grid_period'][0] * CM_PER_M, '.1f')} cm, orientation "
             f"{fmt(scores['orientation'][0], '.1f')} deg, grid call "
-            f"{'yes' if is_grid[0] else 'no'}; {verdict} "
+            f"{'yes' if is_grid[0] else 'no'}{null_p}; {verdict} "
             f"({estimate['n_units']} unit(s) called grid)"
         )
 

@@ -85,6 +85,23 @@ def test_two_lattice_spacings_give_two_modules(two_module_file, capsys):
     assert result["grid_call"] == {"method": "threshold", "score_60_above": 0.3}
 
 
+def test_default_grid_call_is_the_spectrum_null(two_module_file, capsys):
+    # 99 surrogates: the fewest with which a unit can reach p <= 0.01.
+    code, out, _ = run_cli(
+        capsys, two_module_file, "--null-samples", "99", "--bootstrap", "0", "--json"
+    )
+    assert code == 0
+    result = json.loads(out)
+    call = result["grid_call"]
+    assert call["method"] == "null" and call["null"] == "spectrum"
+    assert call["samples"] == 99
+    (population,) = result["populations"]
+    # Perfect lattices beat their own phase-randomised surrogates.
+    assert population["n_grid"] >= 2 * UNITS_PER_MODULE - 2
+    assert all(p <= call["alpha"] for p in population["p_value_60"])
+    assert result["pooled"]["n_modules"] == 2
+
+
 def test_text_output_and_plot(two_module_file, tmp_path, capsys):
     figure = tmp_path / "modules.png"
     code, out, _ = run_cli(
@@ -170,6 +187,7 @@ def _bad_inputs(tmp_path):
     good = save_maps(tmp_path / "good.npz", good)
     cases["unknown null"] = [good, "--null", "shuffle"]
     cases["threshold and null"] = [good, "--threshold", "0.3", "--null", "noise"]
+    cases["too few null samples"] = [good, "--null", "noise", "--null-samples", "3"]
     cases["negative bootstrap"] = [good, *THRESHOLD, "--bootstrap", "-1"]
     cases["unknown figure format"] = [good, *THRESHOLD, "--plot", tmp_path / "f.xyz"]
     cases["no path"] = [*THRESHOLD]
@@ -184,6 +202,7 @@ BAD = [
     "npz without ratemaps",
     "unknown null",
     "threshold and null",
+    "too few null samples",
     "negative bootstrap",
     "unknown figure format",
     "no path",
