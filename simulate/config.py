@@ -96,7 +96,8 @@ class TrainConfig:
     checkpoint_every : int
         Steps between checkpoints (one is also written at the last step).
     compile : bool
-        Run the model through ``torch.compile``.
+        Compile the target computation and the loss with ``torch.compile``
+        (a one-off cost of tens of seconds; the network itself stays eager).
     """
 
     steps: int = DEFAULT_STEPS

@@ -25,6 +25,7 @@ import logging
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,9 @@ CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.jsonl"
 #: Version of the checkpoint layout.
 CHECKPOINT_FORMAT = 1
+#: Dynamo's warning about array-api-compat's cached namespace lookup (harmless:
+#: the lookup depends only on the array type).
+_LRU_CACHE_WARNING = "Dynamo detected a call to a `functools.lru_cache`"
 TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
@@ -69,6 +73,9 @@ class EvalContext:
         The environment of the run.
     run_dir : Path or None
         The run directory, if the run has one.
+    final : bool
+        Whether this is the run's last evaluation (its last step, or an early
+        stop); only then should a callback write the run's result files.
     """
 
     step: int
@@ -77,6 +84,7 @@ class EvalContext:
     cells: PlaceCells
     walk: WalkConfig
     run_dir: Path | None
+    final: bool = False
 
 
 #: An evaluation callback returns JSON-ready metrics for ``metrics.jsonl``.
@@ -153,7 +161,13 @@ class Trainer:
         self.optimizer = torch.optim.Adam(
             self.model.parameters(), lr=config.learning_rate
         )
-        self.forward = torch.compile(self.model) if config.compile else self.model
+        self._encode = self._eager_targets
+        if config.compile:
+            # The targets and the loss are long chains of elementwise work that
+            # inductor fuses (about 2.5x faster on CPU); nn.RNN stays eager.
+            warnings.filterwarnings("ignore", message=_LRU_CACHE_WARNING)
+            self._encode = torch.compile(self._eager_targets, dynamic=False)
+            self.loss_function = torch.compile(self.loss_function, dynamic=False)
         self.step = 0
         self.train_seconds = 0.0
 
@@ -166,6 +180,9 @@ class Trainer:
         dtype and device: exactly what the network is trained on.
         """
         positions = torch.as_tensor(positions, dtype=self.dtype, device=self.device)
+        return self._encode(positions)
+
+    def _eager_targets(self, positions: torch.Tensor) -> torch.Tensor:
         return self.encoding.targets(positions, self.population)
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -192,7 +209,7 @@ class Trainer:
             group["lr"] = learning_rate
 
         velocities, initial_code, targets = self.batch()
-        outputs = self.forward(velocities, initial_code)  # (B, T, N)
+        outputs = self.model(velocities, initial_code)  # (B, T, N)
         task_loss = self.loss_function(outputs, targets)
         loss = task_loss
         if weight_decay > 0:
@@ -275,7 +292,7 @@ class Trainer:
                     interval_steps = 0
                     bar.set_postfix(loss=f"{last['loss']:.4g}")
                     if evaluating:
-                        last.update(self._evaluate(evaluate))
+                        last.update(self.evaluate(evaluate, final=stopping))
                     self._log(last)
                 if stopping or (
                     config.checkpoint_every and self.step % config.checkpoint_every == 0
@@ -285,7 +302,8 @@ class Trainer:
                     break
         return last
 
-    def _evaluate(self, evaluate: Evaluate) -> dict[str, Any]:
+    def evaluate(self, evaluate: Evaluate, *, final: bool = False) -> dict[str, Any]:
+        """Call ``evaluate`` on the current network; adds ``eval_seconds``."""
         started = time.perf_counter()
         context = EvalContext(
             step=self.step,
@@ -294,6 +312,7 @@ class Trainer:
             cells=self.cells,
             walk=self.walk,
             run_dir=self.run_dir,
+            final=final,
         )
         metrics = dict(evaluate(context))
         self.model.train()

@@ -195,12 +195,48 @@ def test_one_component_fit_is_the_maximum_likelihood_normal(rng):
     )
 
 
+def test_chunked_fits_equal_one_pass(rng, monkeypatch):
+    # Rows are independent fits: splitting them into chunks, and freezing
+    # converged rows, must not change any of them.
+    x = rng.normal(0.0, 1.0, size=(7, 30)) + np.repeat([0.0, 3.0], 15)
+    angle = rng.uniform(-np.pi, np.pi, size=x.shape)
+    start = mixture.starting_points(x[0], angle[0], k=2, random_starts=0, rng=rng)
+    start = start.take(np.zeros(7, dtype=int))
+    whole = mixture.fit_mixture(x, angle, initial=start)
+    monkeypatch.setattr(mixture, "CHUNK_ELEMENTS", 2 * 30 * 2)
+    chunked = mixture.fit_mixture(x, angle, initial=start)
+    for name in ("weight", "mean", "sd", "direction", "kappa", "log_likelihood"):
+        np.testing.assert_allclose(getattr(chunked, name), getattr(whole, name))
+    for row in range(7):
+        single = mixture.fit_mixture(
+            x[row : row + 1], angle[row : row + 1], initial=start.take(row)
+        )
+        np.testing.assert_allclose(single.mean, whole.mean[row : row + 1])
+
+
 def test_von_mises_concentration_inverts_the_mean_resultant_length():
     # A(kappa) = I1(kappa) / I0(kappa) is the mean resultant length of a
     # von Mises distribution; Fisher's approximation inverts it to < 1 %.
     kappa = np.array([0.2, 1.0, 3.0, 10.0, 100.0])
     estimated = mixture._kappa_from_resultant(i1(kappa) / i0(kappa))
     np.testing.assert_allclose(estimated, kappa, rtol=0.01)
+
+
+def test_split_starts_halve_one_component_each():
+    fit = mixture.MixtureFit(
+        weight=np.array([[0.25, 0.75]]),
+        mean=np.array([[0.0, 1.0]]),
+        sd=np.array([[0.2, 0.4]]),
+        direction=None,
+        kappa=None,
+        log_likelihood=np.zeros(1),
+    )
+    starts = mixture.split_starts(fit)
+    assert starts.weight.shape == (2, 3)
+    np.testing.assert_allclose(starts.weight.sum(axis=1), 1.0)
+    np.testing.assert_allclose(np.sort(starts.mean[0]), [-0.1, 0.1, 1.0])
+    np.testing.assert_allclose(np.sort(starts.mean[1]), [0.0, 0.8, 1.2])
+    np.testing.assert_allclose(np.sort(starts.sd[1]), [0.2, 0.2, 0.2])
 
 
 def test_orientation_angle_round_trip():
@@ -270,6 +306,15 @@ def test_unimodal_population_gives_one_module():
     assert result["ratios"] == []
     assert result["modules"][0]["period"] == pytest.approx(0.5)
     assert set(result["labels"]) == {0}
+
+
+def test_a_lone_outlier_is_not_a_module():
+    # One unit at twice the period of 40 others: a component on it alone
+    # would gain likelihood from the spread floor, but holds < 5 units.
+    period = np.append(0.5 * np.exp(0.05 * quantile_sample(40)), 1.0)
+    result = estimate_modules(period, bootstrap=0)
+    assert result["n_modules"] == 1
+    assert result["labels"][-1] == 0
 
 
 def test_too_few_units_are_undetermined():

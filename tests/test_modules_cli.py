@@ -20,14 +20,16 @@ THRESHOLD = ["--threshold", "0.3"]
 
 def lattice_maps(periods, *, units=UNITS_PER_MODULE, first_orientation=5.0):
     """Hexagonal maps, ``units`` per module period (m), spread by normal
-    quantiles of LOG_SPREAD around each period; orientations step by 3
-    degrees per unit (folded to [0, 60))."""
+    quantiles of LOG_SPREAD around each period. Module j is oriented at
+    ``first_orientation + 20 j`` degrees, give or take up to 1.5 degrees in
+    an order (5 i mod units) weakly correlated with the period."""
     z = norm.ppf((np.arange(units) + 0.5) / units)
     maps, truth = [], []
     for j, period in enumerate(periods):
         for i in range(units):
             unit_period = period * np.exp(LOG_SPREAD * z[i])
-            orientation = (first_orientation + 3.0 * (i + j)) % 60.0
+            scatter = 3.0 * ((5 * i) % units / (units - 1) - 0.5)
+            orientation = (first_orientation + 20.0 * j + scatter) % 60.0
             maps.append(
                 hexagonal_map((BINS, BINS), unit_period, orientation, box=(BOX, BOX))
             )
@@ -81,6 +83,23 @@ def test_two_lattice_spacings_give_two_modules(two_module_file, capsys):
     assert [module["n_units"] for module in estimate["modules"]] == [12, 12]
     assert estimate["unimodal"] is False
     assert result["grid_call"] == {"method": "threshold", "score_60_above": 0.3}
+
+
+def test_default_grid_call_is_the_spectrum_null(two_module_file, capsys):
+    # 99 surrogates: the fewest with which a unit can reach p <= 0.01.
+    code, out, _ = run_cli(
+        capsys, two_module_file, "--null-samples", "99", "--bootstrap", "0", "--json"
+    )
+    assert code == 0
+    result = json.loads(out)
+    call = result["grid_call"]
+    assert call["method"] == "null" and call["null"] == "spectrum"
+    assert call["samples"] == 99
+    (population,) = result["populations"]
+    # Perfect lattices beat their own phase-randomised surrogates.
+    assert population["n_grid"] >= 2 * UNITS_PER_MODULE - 2
+    assert all(p <= call["alpha"] for p in population["p_value_60"])
+    assert result["pooled"]["n_modules"] == 2
 
 
 def test_text_output_and_plot(two_module_file, tmp_path, capsys):
@@ -138,6 +157,21 @@ def test_too_few_grid_units_are_undetermined_not_an_error(tmp_path, capsys):
     assert "modules undetermined" in out
 
 
+def test_help_states_the_library_bootstrap_default():
+    from validate.commands.modules import BOOTSTRAP_HELP_DEFAULT
+    from validate.modules import DEFAULT_BOOTSTRAP
+
+    assert BOOTSTRAP_HELP_DEFAULT == DEFAULT_BOOTSTRAP
+
+
+def test_orientation_model_is_named(two_module_file, capsys):
+    code, out, _ = run_cli(
+        capsys, two_module_file, *THRESHOLD, "--orientation", "--bootstrap", "0"
+    )
+    assert code == 0
+    assert "von Mises" in out and "2 modules by BIC" in out
+
+
 def _bad_inputs(tmp_path):
     cases = {}
     noise = np.random.default_rng(0).random((12, BINS, BINS))
@@ -153,6 +187,7 @@ def _bad_inputs(tmp_path):
     good = save_maps(tmp_path / "good.npz", good)
     cases["unknown null"] = [good, "--null", "shuffle"]
     cases["threshold and null"] = [good, "--threshold", "0.3", "--null", "noise"]
+    cases["too few null samples"] = [good, "--null", "noise", "--null-samples", "3"]
     cases["negative bootstrap"] = [good, *THRESHOLD, "--bootstrap", "-1"]
     cases["unknown figure format"] = [good, *THRESHOLD, "--plot", tmp_path / "f.xyz"]
     cases["no path"] = [*THRESHOLD]
@@ -167,6 +202,7 @@ BAD = [
     "npz without ratemaps",
     "unknown null",
     "threshold and null",
+    "too few null samples",
     "negative bootstrap",
     "unknown figure format",
     "no path",

@@ -24,6 +24,8 @@ TINY = [
     "5",
     "--eval-walks",
     "20",
+    "--null-samples",
+    "20",
     "--threads",
     "1",
     "--no-progress",
@@ -100,6 +102,8 @@ def test_a_run_writes_its_directory(tmp_path, capsys):
         assert float(archive["box_width"]) == float(archive["box_height"]) == 2.2
     scores = json.loads((out / "scores.json").read_text())
     assert len(scores["units"]) == 16
+    assert {"score_60", "grid_period", "beats_null"} <= set(scores["units"][0])
+    assert 0 <= result["fraction_beating_null"] <= 1
     lines = [
         json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()
     ]
@@ -135,6 +139,7 @@ def test_resume_continues_to_the_uninterrupted_result(tmp_path):
         ["--lr=-1e-3"],
         ["--width=-0.1"],
         ["--encoding", "nonsense"],
+        ["--null-samples", "5"],
     ],
 )
 def test_bad_numbers_exit_2_and_write_nothing(tmp_path, capsys, flags):

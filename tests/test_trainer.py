@@ -256,11 +256,11 @@ def test_evaluation_callback_metrics_reach_metrics_file(tmp_path):
     seen = []
 
     def evaluate(context):
-        seen.append(context.step)
+        seen.append((context.step, context.final))
         return {"probe": context.step * 10}
 
     trainer.run(evaluate=evaluate, progress=False)
-    assert seen == [2, 4]
+    assert seen == [(2, False), (4, True)]
     rows = [json.loads(line) for line in (tmp_path / METRICS).read_text().splitlines()]
     assert [row["step"] for row in rows] == [2, 3, 4]
     assert [row.get("probe") for row in rows] == [20, None, 40]
@@ -288,3 +288,19 @@ def test_exact_targets_decode_to_their_positions(name, options, tolerance):
         decode_positions(outputs, encoding, population), positions, population
     )
     assert errors.mean().item() < tolerance
+
+
+@pytest.mark.slow
+def test_compiled_run_resumes_exactly(tmp_path):
+    """torch.compile'd targets and loss: still bit-for-bit after a resume."""
+    straight = _trainer(steps=4, compile=True)
+    for _ in range(4):
+        straight.train_step()
+    first = _trainer(tmp_path, steps=2, compile=True, checkpoint_every=2)
+    first.run(progress=False)
+    resumed = _trainer(tmp_path, steps=4, compile=True, checkpoint_every=2)
+    resumed.load_checkpoint()
+    for _ in range(2):
+        resumed.train_step()
+    for name, tensor in straight.model.state_dict().items():
+        assert torch.equal(tensor, resumed.model.state_dict()[name]), name

@@ -25,7 +25,7 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 #: Default number of uniform samples simulated to calibrate a p-value.
-DEFAULT_DIP_SAMPLES = 2000
+DEFAULT_DIP_SAMPLES = 1000
 
 
 def dip_statistic(values) -> float:

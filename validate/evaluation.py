@@ -4,14 +4,16 @@
 trainer (:mod:`simulate.trainer` knows nothing of scoring). At each call it
 runs the network along fixed, seeded evaluation walks, measures the top-3
 decoding error, bins every hidden unit's activity into rate maps, scores them
-(:func:`validate.scores.score_maps`), optionally writes ``ratemaps.npz`` and
-``scores.json`` into the run directory, and returns summary metrics for
-``metrics.jsonl``.
+(:func:`validate.scores.score_maps`), and returns summary metrics for
+``metrics.jsonl``. At the run's final evaluation it can also calibrate every
+unit against a null model of its own map (:func:`validate.nulls.calibrate`)
+and write ``ratemaps.npz`` and then ``scores.json`` into the run directory:
+``scores.json`` is written last because sweeps take it as the mark of a
+finished run.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +23,7 @@ import numpy as np
 
 from simulate.activity import EVAL_STEPS, EVAL_WALKS, record_activity
 from simulate.files import write_json, write_npz
+from validate.nulls import DEFAULT_NULL, calibrate
 from validate.ratemaps import DEFAULT_BINS, compute_ratemaps
 from validate.scores import DEFAULT_FORM, score_maps
 
@@ -32,7 +35,7 @@ SCORES = "scores.json"
 SCORE_THRESHOLDS = (0.3, 0.8)
 #: Seed of the evaluation walks (fixed: every evaluation sees the same walks).
 EVAL_SEED = 20221128
-#: Null samples per map when null calibration is available.
+#: Surrogate maps per unit of the final evaluation's null calibration.
 NULL_SAMPLES = 100
 
 
@@ -51,10 +54,14 @@ class GridEvaluation:
     form : {"minmax", "mean"}
         Form of the 60-degree score.
     write : bool
-        Write ``ratemaps.npz`` and ``scores.json`` into the run directory.
+        At the final evaluation, write ``ratemaps.npz`` and ``scores.json``
+        into the run directory.
+    null : {"spectrum", "fields", "noise"}
+        Null model of the calibration (:func:`validate.nulls.calibrate`).
     null_samples : int
-        Samples per map of the null calibration
-        (``validate.nulls.calibrate``, used where available); 0 skips it.
+        Surrogates per unit; 0 skips the calibration.
+    null_every_time : bool
+        Calibrate at every evaluation, not only at the final one (costly).
     """
 
     walks: int = EVAL_WALKS
@@ -63,7 +70,9 @@ class GridEvaluation:
     bins: int = DEFAULT_BINS
     form: str = DEFAULT_FORM
     write: bool = True
-    null_samples: int = 0
+    null: str = DEFAULT_NULL
+    null_samples: int = NULL_SAMPLES
+    null_every_time: bool = False
 
     def __call__(self, context) -> dict[str, Any]:
         """Evaluate ``context.model`` (a :class:`simulate.trainer.EvalContext`)."""
@@ -86,11 +95,19 @@ class GridEvaluation:
         summary["decoding_error"] = (
             activity.decoding_error if np.isfinite(activity.decoding_error) else None
         )
-        nulls = self._calibrate(ratemaps, box)
-        if nulls is not None:
-            summary.update(nulls["summary"])
+        calibrated = None
+        if self.null_samples > 0 and (context.final or self.null_every_time):
+            calibrated = calibrate(
+                ratemaps,
+                null=self.null,
+                samples=self.null_samples,
+                seed=self.seed,
+                form=self.form,
+                **box,
+            )
+            summary.update(summarise_null(calibrated))
 
-        if self.write and context.run_dir is not None:
+        if self.write and context.final and context.run_dir is not None:
             run_dir = Path(context.run_dir)
             write_npz(
                 run_dir / RATEMAPS,
@@ -105,29 +122,16 @@ class GridEvaluation:
                     "bins": list(ratemaps.shape[1:]),
                     "form": self.form,
                     **summary,
-                    "units": unit_table(scores),
+                    "units": unit_table(scores, calibrated),
                     "units_of": {
                         "decoding_error": "m",
+                        "median_grid_period": "m",
                         "grid_period": "m",
                         "orientation": "degrees from +x towards +y, folded to [0, 60)",
                     },
                 },
             )
         return summary
-
-    def _calibrate(self, ratemaps: np.ndarray, box: dict) -> dict | None:
-        if self.null_samples <= 0 or importlib.util.find_spec("validate.nulls") is None:
-            return None
-        from validate.nulls import calibrate
-
-        result = calibrate(ratemaps, samples=self.null_samples, seed=self.seed, **box)
-        beats = np.asarray(result.get("beats_null", []), dtype=bool)
-        return {
-            "result": result,
-            "summary": {
-                "fraction_beating_null": float(beats.mean()) if beats.size else None
-            },
-        }
 
 
 def summarise_scores(scores: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -153,11 +157,35 @@ def summarise_scores(scores: dict[str, np.ndarray]) -> dict[str, Any]:
     return summary
 
 
-def unit_table(scores: dict[str, np.ndarray]) -> list[dict[str, Any]]:
-    """Per-unit scores, period (m) and orientation (degrees) as JSON rows."""
+def summarise_null(calibrated: dict[str, Any]) -> dict[str, Any]:
+    """Population summary of a :func:`validate.nulls.calibrate` result.
+
+    ``fraction_beating_null`` is over all hidden units (a unit with an
+    undefined score does not beat the null); ``fraction_beating_null_ci`` is
+    calibrate's Wilson interval over the units with a defined score.
+    """
+    beats = np.asarray(calibrated["beats_null"], dtype=bool)
+    return {
+        "null": calibrated["null"],
+        "null_samples": int(calibrated["samples"]),
+        "fraction_beating_null": float(beats.mean()) if beats.size else None,
+        "fraction_beating_null_ci": [float(v) for v in calibrated["fraction_ci"]],
+        "null_chance_fraction": float(calibrated["chance_fraction"]),
+    }
+
+
+def unit_table(
+    scores: dict[str, np.ndarray], calibrated: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Per-unit scores, period (m), orientation (degrees), null calls."""
     keys = ("score_60", "score_90", "grid_period", "orientation")
-    count = len(scores["score_60"])
-    return [
-        {"unit": index, **{key: float(scores[key][index]) for key in keys}}
-        for index in range(count)
-    ]
+    null_keys = ("null_p99_60", "p_value_60", "beats_null")
+    rows = []
+    for index in range(len(scores["score_60"])):
+        row = {"unit": index, **{key: float(scores[key][index]) for key in keys}}
+        if calibrated is not None:
+            for key in null_keys:
+                value = calibrated[key][index]
+                row[key] = bool(value) if key == "beats_null" else float(value)
+        rows.append(row)
+    return rows

@@ -94,8 +94,8 @@ def estimate_modules(
         limited to ``units // min_units_per_module``.
     min_units_per_module : int
         Units needed per module (>= 2): a number of modules is a candidate
-        only if its fit gives every module at least this many units (weight
-        times units). Fewer than twice this many units give an
+        only if its fit gives every module at least this many units (by
+        largest posterior). Fewer than twice this many units give an
         ``undetermined`` result.
     bootstrap : int
         Bootstrap replicates for confidence intervals (0 to skip them).
@@ -114,11 +114,11 @@ def estimate_modules(
         ``status`` (``"determined"`` or ``"undetermined"``), ``reason``
         (why undetermined, else None), ``n_units``, ``n_dropped``,
         ``n_modules`` (None when undetermined), ``criterion`` ("bic"),
-        ``bic`` (list of {"modules", "bic"}), ``bic_margin`` (BIC of the
-        runner-up minus that of the chosen number; None with one
-        candidate), ``dip`` (the
-        dip test on natural-log period), ``unimodal`` (dip p-value >=
-        alpha), ``criteria_agree`` (the BIC's one-or-several equals the dip
+        ``bic`` (list of {"modules", "bic"} for every candidate number),
+        ``bic_margin`` (BIC of the runner-up minus that of the chosen
+        number; None with one candidate), ``dip`` (the dip test on
+        natural-log period), ``unimodal`` (dip p-value >= alpha),
+        ``criteria_agree`` (the BIC's one-or-several equals the dip
         test's), ``modules`` (ordered by period: ``period`` m,
         ``period_ci``, ``log_period_sd``, ``weight``, ``n_units``,
         ``orientation`` deg, ``orientation_ci``), ``ratios`` (consecutive
@@ -191,10 +191,18 @@ def estimate_modules(
     # Model selection: best of several EM starts for every number of modules.
     largest = int(min(max_modules, n // min_units_per_module))
     fits = {}
+    previous = None
     for k in range(1, largest + 1):
-        fit = _best_fit(log_period, angle, k=k, rng=rng, min_units=min_units_per_module)
+        fit = _best_fit(
+            log_period,
+            angle,
+            k=k,
+            rng=rng,
+            min_units=min_units_per_module,
+            previous=previous,
+        )
         if fit is not None:
-            fits[k] = fit
+            fits[k] = previous = fit
     bics = {k: float(mixture.bic(fit, n)[0]) for k, fit in fits.items()}
     chosen = min(bics, key=bics.get)
     fit = fits[chosen]
@@ -271,24 +279,29 @@ def _batch(a):
     return None if a is None else a[None]
 
 
-def _best_fit(log_period, angle, *, k, rng, min_units):
+def _best_fit(log_period, angle, *, k, rng, min_units, previous):
     """The best of several EM starts for ``k`` components, shape (1, k).
 
-    Only fits in which every component holds at least ``min_units`` units
-    (weight times units) count: with the spread floor, a component on one
-    or two units would otherwise win on likelihood alone. None if no start
-    gives such a fit.
+    Starts: a quantile split, random units as centres, and every split of
+    one component of ``previous`` (the best fit found with fewer
+    components, or None). Only fits in which every component is the most
+    probable one of at least ``min_units`` units count: with the spread
+    floor, a component on one or two units would otherwise win on
+    likelihood alone. None if no start gives such a fit; EM is not
+    constrained, so a valid fit that no start reaches is not found.
     """
     starts = mixture.starting_points(
         log_period, angle, k=k, random_starts=RANDOM_STARTS if k > 1 else 0, rng=rng
     )
+    if previous is not None and previous.n_components == k - 1:
+        starts = mixture.concatenate([starts, mixture.split_starts(previous)])
     batch = starts.weight.shape[0]
-    fits = mixture.fit_mixture(
-        np.broadcast_to(log_period, (batch, log_period.size)),
-        None if angle is None else np.broadcast_to(angle, (batch, angle.size)),
-        initial=starts,
-    )
-    large_enough = fits.weight.min(axis=1) * log_period.size >= min_units - 1e-9
+    x = np.broadcast_to(log_period, (batch, log_period.size))
+    phi = None if angle is None else np.broadcast_to(angle, (batch, angle.size))
+    fits = mixture.fit_mixture(x, phi, initial=starts)
+    assigned = np.argmax(mixture.responsibilities(x, phi, fits), axis=2)
+    members = (assigned[:, :, None] == np.arange(k)).sum(axis=1)  # (batch, k)
+    large_enough = members.min(axis=1) >= min_units
     if not np.any(large_enough):
         return None
     likelihood = np.where(large_enough, fits.log_likelihood, -np.inf)

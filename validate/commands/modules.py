@@ -19,15 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from validate.cli import CommandError, add_json_flag
-
-#: Null models a grid call can be calibrated against.
-NULLS = ("spectrum", "fields", "noise")
-DEFAULT_NULL = "spectrum"
-
-#: Null samples per unit for a null-calibrated grid call.
-NULL_SAMPLES = 100
+from validate.nulls import DEFAULT_NULL, DEFAULT_NULL_SAMPLES, NULLS
 
 RATEMAP_FILE = "ratemaps.npz"
+
+#: The library's default number of bootstrap replicates, as the help shows it
+#: (validate.modules is imported only when the command runs).
+BOOTSTRAP_HELP_DEFAULT = 1000
 
 CM_PER_M = 100.0
 
@@ -37,8 +35,6 @@ PLOT_BINS_PER_LOG_UNIT = 20
 
 def register(subparsers, parser_class=argparse.ArgumentParser) -> None:
     """Add the ``modules`` subcommand."""
-    from validate.modules import DEFAULT_BOOTSTRAP
-
     p = subparsers.add_parser(
         "modules",
         help="number of grid modules, their periods, orientations and period "
@@ -62,8 +58,16 @@ def register(subparsers, parser_class=argparse.ArgumentParser) -> None:
     call.add_argument(
         "--null",
         choices=NULLS,
-        help="grid units are those beating this null model "
-        f"({NULL_SAMPLES} samples per unit); the default is {DEFAULT_NULL}",
+        help="grid units are those whose 60-degree score beats this null "
+        "model of their own map (validate.nulls); the default is "
+        f"{DEFAULT_NULL}",
+    )
+    p.add_argument(
+        "--null-samples",
+        type=int,
+        default=DEFAULT_NULL_SAMPLES,
+        metavar="N",
+        help=f"surrogate maps per unit for the null (default {DEFAULT_NULL_SAMPLES})",
     )
     p.add_argument(
         "--orientation",
@@ -73,9 +77,9 @@ def register(subparsers, parser_class=argparse.ArgumentParser) -> None:
     p.add_argument(
         "--bootstrap",
         type=int,
-        default=DEFAULT_BOOTSTRAP,
         metavar="N",
-        help=f"bootstrap replicates for the intervals (default {DEFAULT_BOOTSTRAP})",
+        help="bootstrap replicates for the intervals, 0 to skip them (default "
+        f"{BOOTSTRAP_HELP_DEFAULT})",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of every random step")
     p.add_argument(
@@ -117,11 +121,18 @@ def find_ratemap_files(path) -> list[Path]:
     return runs
 
 
-def grid_call(ratemaps, *, box_width, box_height, threshold, null, seed) -> dict:
+def grid_call(
+    ratemaps, *, box_width, box_height, threshold, null, null_samples, seed
+) -> dict:
     """Score every map and decide which units are grid units.
 
+    With ``threshold`` a unit is a grid unit if its 60-degree score (min/max
+    form) exceeds it; otherwise if it beats ``null`` in
+    :func:`validate.nulls.calibrate` with ``null_samples`` surrogates.
+
     Returns per-unit ``score_60``, ``grid_period`` (m), ``orientation``
-    (degrees) and ``is_grid`` (bool), and ``p_value`` when a null is used.
+    (degrees) and ``is_grid`` (bool), and ``p_value_60`` and the null
+    test's ``alpha`` when a null is used.
     """
     from validate.scores import score_maps
 
@@ -135,39 +146,38 @@ def grid_call(ratemaps, *, box_width, box_height, threshold, null, seed) -> dict
         with np.errstate(invalid="ignore"):
             out["is_grid"] = np.nan_to_num(scores["score_60"], nan=-np.inf) > threshold
         return out
-    try:
-        from validate.nulls import calibrate
-    except ModuleNotFoundError as exc:
-        if exc.name != "validate.nulls":
-            raise
-        raise CommandError(
-            "null-calibrated grid calls are not available in this installation; "
-            "use --threshold X"
-        ) from None
+    from validate.nulls import calibrate
+
     calibrated = calibrate(
         ratemaps,
         box_width=box_width,
         box_height=box_height,
         null=null,
-        samples=NULL_SAMPLES,
+        samples=null_samples,
         seed=seed,
     )
     out["is_grid"] = np.asarray(calibrated["beats_null"], dtype=bool)
-    out["p_value"] = np.asarray(calibrated["p_value"], dtype=float)
+    out["p_value_60"] = np.asarray(calibrated["p_value_60"], dtype=float)
+    out["alpha"] = float(calibrated["alpha"])
     return out
 
 
 def run(args):
     """Estimate modules; returns (result dict, human-readable text)."""
     from validate.commands.score import _check_plot_path, load_ratemaps
-    from validate.modules import estimate_modules
+    from validate.modules import DEFAULT_BOOTSTRAP, estimate_modules
 
-    if args.bootstrap < 0:
-        raise CommandError(f"--bootstrap must be >= 0, got {args.bootstrap}")
+    bootstrap = DEFAULT_BOOTSTRAP if args.bootstrap is None else args.bootstrap
+    if bootstrap < 0:
+        raise CommandError(f"--bootstrap must be >= 0, got {bootstrap}")
     if args.threshold is not None and not np.isfinite(args.threshold):
         raise CommandError(f"--threshold must be a finite number, got {args.threshold}")
     plot_format = _check_plot_path(args.plot) if args.plot else None
     null = None if args.threshold is not None else (args.null or DEFAULT_NULL)
+    if null is not None:
+        from validate.nulls import check_samples
+
+        check_samples(args.null_samples)
     files = [file for path in args.paths for file in find_ratemap_files(path)]
 
     def estimate(period, orientation):
@@ -175,13 +185,14 @@ def run(args):
             period,
             orientation,
             use_orientation=args.orientation,
-            bootstrap=args.bootstrap,
+            bootstrap=bootstrap,
             seed=args.seed,
         )
 
     # Score and call grid units in every input before any estimation, so a
     # bad file fails fast.
     populations = []
+    alpha = None
     for file in files:
         ratemaps, box_width, box_height = load_ratemaps(file)
         called = grid_call(
@@ -190,6 +201,7 @@ def run(args):
             box_height=box_height,
             threshold=args.threshold,
             null=null,
+            null_samples=args.null_samples,
             seed=args.seed,
         )
         grid = np.flatnonzero(called["is_grid"])
@@ -206,6 +218,9 @@ def run(args):
                 "orientation": called["orientation"][grid],
             }
         )
+        if null is not None:
+            populations[-1]["p_value_60"] = called["p_value_60"][grid]
+            alpha = called["alpha"]
     if sum(p["n_grid"] for p in populations) == 0:
         how = (
             f"a 60-degree score above {args.threshold:g}"
@@ -231,8 +246,15 @@ def run(args):
         "grid_call": (
             {"method": "threshold", "score_60_above": args.threshold}
             if null is None
-            else {"method": "null", "null": null, "samples": NULL_SAMPLES}
+            else {
+                "method": "null",
+                "null": null,
+                "samples": args.null_samples,
+                "alpha": alpha,
+                "rule": f"p_value_60 <= {alpha:g} against the unit's own surrogates",
+            }
         ),
+        "model": _model(args.orientation),
         "seed": args.seed,
         "populations": populations,
         "pooled": pooled,
@@ -251,6 +273,12 @@ def run(args):
     return result, _text(result)
 
 
+def _model(use_orientation: bool) -> str:
+    if use_orientation:
+        return "Gaussian in log period times von Mises in orientation (60 degrees)"
+    return "Gaussian in log period"
+
+
 def _inputs(args) -> str:
     return ", ".join(str(path) for path in args.paths)
 
@@ -260,9 +288,10 @@ def _text(result: dict) -> str:
     how = (
         f"60-degree score > {call['score_60_above']:g}"
         if call["method"] == "threshold"
-        else f"beats the {call['null']} null"
+        else f"beats the {call['null']} null at p <= {call['alpha']:g} "
+        f"({call['samples']} surrogates per unit)"
     )
-    lines = [f"grid call: {how}"]
+    lines = [f"grid call: {how}; mixture components: {result['model']}"]
     populations = result["populations"]
     for population in populations:
         lines.append(

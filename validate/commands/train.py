@@ -15,6 +15,7 @@ import dataclasses
 import importlib.metadata
 import json
 import math
+import os
 import platform
 import sys
 from pathlib import Path
@@ -134,7 +135,19 @@ def register(subparsers, parser_class=argparse.ArgumentParser) -> None:
         help="evaluation walks of 50 steps for the rate maps (default 4000)",
     )
     p.add_argument(
+        "--null-samples",
+        type=int,
+        help="surrogate maps per unit of the final null calibration "
+        "(default 100; 0 skips it)",
+    )
+    p.add_argument(
         "--checkpoint-every", type=int, help="steps between checkpoints (500)"
+    )
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        default=None,
+        help="torch.compile the targets and the loss (tens of seconds once)",
     )
     p.add_argument(
         "--no-progress", action="store_true", help="no progress bar on stderr"
@@ -159,7 +172,10 @@ def run(args) -> tuple[dict[str, Any], str]:
             )
         plan = _new_plan(args)
 
-    # Heavy imports only now (torch), after every check of the input.
+    # Heavy imports only now (torch), after every check of the input. Idle
+    # OpenMP threads should sleep rather than spin: on a CPU shared with other
+    # processes, spinning threads made two-thread steps several times slower.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
 
     from simulate.files import write_json, write_npz
@@ -167,8 +183,9 @@ def run(args) -> tuple[dict[str, Any], str]:
     from validate.evaluation import GridEvaluation
 
     encoding, cells, model_config, config = plan["run"]
+    evaluation_options = {"walks": args.eval_walks, "null_samples": args.null_samples}
     evaluation = GridEvaluation(
-        **({"walks": args.eval_walks} if args.eval_walks is not None else {})
+        **{k: v for k, v in evaluation_options.items() if v is not None}
     )
     if args.resume:
         read_checkpoint(out / "checkpoint.pt")  # corrupt: ValueError, nothing written
@@ -200,6 +217,8 @@ def run(args) -> tuple[dict[str, Any], str]:
         "fraction_score_60_above_0.3": last.get("fraction_score_60_above_0.3"),
         "fraction_score_60_above_0.8": last.get("fraction_score_60_above_0.8"),
         "median_grid_period": last.get("median_grid_period"),
+        "fraction_beating_null": last.get("fraction_beating_null"),
+        "null": last.get("null"),
         "train_seconds": trainer.train_seconds,
         "steps_per_second": steps_per_second,
         "flops_per_step": trainer.flops_per_step(),
@@ -215,13 +234,15 @@ def run(args) -> tuple[dict[str, Any], str]:
 
 def _check_flags(args) -> None:
     """Bad numbers end the command before anything is read or written."""
+    from validate.nulls import MIN_NULL_SAMPLES
+
     positive_int = ("steps", "hidden", "place_cells", "batch_size", "sequence_length")
     for name in (*positive_int, "threads", "eval_every", "eval_walks"):
         value = getattr(args, name)
         if value is not None and value < 1:
             flag = "--" + name.replace("_", "-")
             raise CommandError(f"{flag} must be a positive integer, got {value}")
-    for name in ("checkpoint_every", "weight_decay_start", "seed"):
+    for name in ("checkpoint_every", "weight_decay_start", "seed", "null_samples"):
         value = getattr(args, name)
         if value is not None and value < 0:
             flag = "--" + name.replace("_", "-")
@@ -231,6 +252,11 @@ def _check_flags(args) -> None:
         if value is not None and not (math.isfinite(value) and value > 0):
             flag = "--" + name.replace("_", "-")
             raise CommandError(f"{flag} must be a positive number, got {value}")
+    if args.null_samples is not None and 0 < args.null_samples < MIN_NULL_SAMPLES:
+        raise CommandError(
+            f"--null-samples must be 0 (no calibration) or at least "
+            f"{MIN_NULL_SAMPLES}, got {args.null_samples}"
+        )
     if args.weight_decay is not None and not (
         math.isfinite(args.weight_decay) and args.weight_decay >= 0
     ):
@@ -280,6 +306,7 @@ def _train_options(args, saved: dict | None = None) -> dict[str, Any]:
         "dtype": args.dtype,
         "eval_every": args.eval_every,
         "checkpoint_every": args.checkpoint_every,
+        "compile": args.compile,
     }
     options.update({k: v for k, v in flags.items() if v is not None})
     return options

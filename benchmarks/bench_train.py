@@ -1,0 +1,245 @@
+"""Time to grid: how fast the compact trainer makes grid units on this machine.
+
+Trains one network with the CPU defaults (or the options given) and, after
+each of the given amounts of *training* time (evaluation time excluded),
+evaluates it: top-3 decoding error, best 60-degree score, fractions of
+hidden units above 0.3 and 0.8, the fraction beating the null's 99th
+percentile (spectrum null of :mod:`validate.nulls`), the median grid period
+of units above 0.3 and the training speed. It also measures the machine's
+matrix-multiply peak (a large float32 ``torch`` matmul, same threads, same
+process) and reports the FLOP utilisation of training: counted
+matrix-multiply FLOPs per step times steps per second, over that peak.
+
+Run from the repository root; durations are configurable so it can run
+short::
+
+    python benchmarks/bench_train.py                 # 5, 10, 20, 40 minutes
+    python benchmarks/bench_train.py --minutes 1 2   # a quick look
+    python benchmarks/bench_train.py --hidden 512 --out /tmp/bench
+
+Timings on a shared machine depend on what else runs there: the table
+prints the load average and the share of a core the process got.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Idle OpenMP threads sleep instead of spinning, so two threads degrade
+# gracefully when other processes share the cores (must precede torch).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from dataclasses import asdict  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from simulate.config import ModelConfig, TrainConfig  # noqa: E402
+from simulate.trainer import Trainer, draw_run_cells  # noqa: E402
+from theory.conventions import (  # noqa: E402
+    grid_period_from_wavenumber,
+    surround_width,
+)
+from theory.encodings import Encoding  # noqa: E402
+from validate.evaluation import GridEvaluation  # noqa: E402
+
+CM_PER_M = 100.0
+SECONDS_PER_MINUTE = 60.0
+#: Side of the square float32 matmul that measures the peak.
+PEAK_SIZE = 2048
+#: Seconds spent measuring the peak.
+PEAK_SECONDS = 3.0
+
+
+def matmul_peak(size: int = PEAK_SIZE, seconds: float = PEAK_SECONDS) -> float:
+    """Float32 GFLOP/s of repeated (size x size) @ (size x size) products."""
+    a = torch.randn(size, size)
+    b = torch.randn(size, size)
+    a @ b  # warm-up
+    flops = 2.0 * size**3
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        a @ b
+        count += 1
+    return flops * count / (time.perf_counter() - started) / 1e9
+
+
+def dos_grid_period(width: float, surround_scale: float, convention: str) -> float:
+    """Predicted hexagonal grid period (m) of DoS targets, dense-cell limit."""
+    sigma_e = width
+    sigma_i = float(surround_width(width, surround_scale, convention))
+    wavenumber = math.sqrt(
+        2 * math.log(sigma_i**2 / sigma_e**2) / (sigma_i**2 - sigma_e**2)
+    )
+    return float(grid_period_from_wavenumber(wavenumber))
+
+
+def _load() -> str:
+    with open("/proc/loadavg") as stream:
+        return stream.read().split()[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    defaults = TrainConfig()
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--minutes", type=float, nargs="+", default=[5, 10, 20, 40])
+    p.add_argument("--encoding", default="dos")
+    p.add_argument("--width", type=float, default=0.12)
+    p.add_argument("--surround-scale", type=float, default=2.0)
+    p.add_argument("--convention", default="paper")
+    p.add_argument("--place-cells", type=int, default=512)
+    p.add_argument("--hidden", type=int, default=ModelConfig().hidden)
+    p.add_argument("--rnn", default="rnn")
+    p.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    p.add_argument("--sequence-length", type=int, default=defaults.sequence_length)
+    p.add_argument("--lr", type=float, default=defaults.learning_rate)
+    p.add_argument("--lr-half-life", type=float, default=defaults.lr_half_life)
+    p.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
+    p.add_argument(
+        "--weight-decay-start", type=int, default=defaults.weight_decay_start
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--compile", action="store_true", default=defaults.compile)
+    p.add_argument("--no-compile", dest="compile", action="store_false")
+    p.add_argument("--eval-walks", type=int, default=GridEvaluation().walks)
+    p.add_argument("--null-samples", type=int, default=100)
+    p.add_argument("--peak-size", type=int, default=PEAK_SIZE)
+    p.add_argument("--out", help="directory for the run and bench_train.json")
+    args = p.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    encoding = Encoding(
+        args.encoding,
+        width=args.width,
+        surround_scale=args.surround_scale,
+        convention=args.convention,
+        n_cells=args.place_cells,
+    )
+    config = TrainConfig(
+        steps=10**9,  # bounded by time, not steps
+        batch_size=args.batch_size,
+        sequence_length=args.sequence_length,
+        learning_rate=args.lr,
+        lr_half_life=args.lr_half_life,
+        weight_decay=args.weight_decay,
+        weight_decay_start=args.weight_decay_start,
+        seed=args.seed,
+        threads=args.threads,
+        device=args.device,
+        compile=args.compile,
+        log_every=100,
+        checkpoint_every=0,
+    )
+    model = ModelConfig(hidden=args.hidden, outputs=encoding.n_outputs, cell=args.rnn)
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+
+    peak = matmul_peak(args.peak_size) if args.device == "cpu" else None
+    trainer = Trainer(encoding, draw_run_cells(encoding, args.seed), model, config)
+    evaluation = GridEvaluation(
+        walks=args.eval_walks,
+        null_samples=args.null_samples,
+        null_every_time=True,
+        write=False,
+    )
+    flops = trainer.flops_per_step()
+    predicted = (
+        dos_grid_period(args.width, args.surround_scale, args.convention)
+        if args.encoding == "dos"
+        else None
+    )
+    header = (
+        f"time to grid: {args.encoding} width {args.width} m, surround scale "
+        f"{args.surround_scale} ({args.convention}), Np {args.place_cells}, "
+        f"{args.rnn} {args.hidden} units, batch {args.batch_size} x "
+        f"{args.sequence_length} steps, lr {args.lr:g}"
+        + (f" (half-life {args.lr_half_life:g} steps)" if args.lr_half_life else "")
+        + f", weight decay {args.weight_decay:g} from step "
+        f"{args.weight_decay_start}, {args.threads} threads, compile "
+        f"{'on' if args.compile else 'off'}, torch {torch.__version__}"
+    )
+    print(header)
+    if predicted is not None:
+        print(f"predicted grid period {predicted * CM_PER_M:.1f} cm (dense-cell limit)")
+    if peak is not None:
+        print(f"matmul peak ({args.peak_size}^2 float32): {peak:.0f} GFLOP/s")
+    print(f"training step: {flops / 1e9:.2f} GFLOP (matrix multiplies)")
+    columns = (
+        f"{'min':>5} {'step':>7} {'steps/s':>8} {'decode cm':>9} {'best60':>7} "
+        f"{'>0.3':>6} {'>0.8':>6} {'>null99':>8} {'period cm':>9} {'util':>5} "
+        f"{'load':>5} {'cpu':>5}"
+    )
+    print(columns, flush=True)
+
+    rows = []
+    wall_started, cpu_started = time.perf_counter(), time.process_time()
+    for minutes in sorted(args.minutes):
+        step_before, seconds_before = trainer.step, trainer.train_seconds
+        while trainer.train_seconds < minutes * SECONDS_PER_MINUTE:
+            trainer.train_step()
+        interval_rate = (trainer.step - step_before) / (
+            trainer.train_seconds - seconds_before
+        )
+        share = (time.process_time() - cpu_started) / (
+            time.perf_counter() - wall_started
+        )
+        metrics = trainer.evaluate(evaluation, final=True)
+        rate = trainer.step / trainer.train_seconds
+        # Utilisation of the steps since the previous row (steady state).
+        utilisation = flops * interval_rate / (peak * 1e9) if peak else None
+        row = {
+            "minutes": minutes,
+            "step": trainer.step,
+            "steps_per_second": rate,
+            "interval_steps_per_second": interval_rate,
+            "flop_utilisation": utilisation,
+            "load": float(_load()),
+            "cpu_share": share,
+            **metrics,
+        }
+        rows.append(row)
+
+        def fmt(value, spec, scale=1.0):
+            return "n/a" if value is None else format(value * scale, spec)
+
+        print(
+            f"{minutes:>5g} {trainer.step:>7d} {rate:>8.1f} "
+            f"{fmt(metrics.get('decoding_error'), '9.1f', CM_PER_M)} "
+            f"{fmt(metrics.get('best_score_60'), '7.2f')} "
+            f"{fmt(metrics.get('fraction_score_60_above_0.3'), '6.1%')} "
+            f"{fmt(metrics.get('fraction_score_60_above_0.8'), '6.1%')} "
+            f"{fmt(metrics.get('fraction_beating_null'), '8.1%')} "
+            f"{fmt(metrics.get('median_grid_period'), '9.1f', CM_PER_M)} "
+            f"{fmt(utilisation, '5.0%')} {row['load']:>5.2f} {share:>5.2f}",
+            flush=True,
+        )
+        if out is not None:
+            trainer.save_checkpoint(out / f"checkpoint_{minutes:g}min.pt")
+
+    summary = {
+        "header": header,
+        "predicted_grid_period": predicted,
+        "matmul_peak_gflops": peak,
+        "flops_per_step": flops,
+        "model": asdict(model),
+        "train": asdict(config),
+        "rows": rows,
+    }
+    if out is not None:
+        (out / "bench_train.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
