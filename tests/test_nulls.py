@@ -105,7 +105,21 @@ def test_phase_randomised_hexagonal_maps_against_spectrum_null(rng):
     assert above <= scipy.stats.binom.isf(TAIL, len(maps), 0.02)
 
 
-@pytest.mark.parametrize("null", ["spectrum", "fields", "noise"])
+def test_isotropic_maps_of_one_scale_against_ring_null(rng):
+    # Draws from the ring null of random lattices are isotropic random fields
+    # of the lattices' scale: exchangeable with their own ring surrogates.
+    lattices = np.stack(
+        [
+            hexagonal_map((BINS, BINS), rng.uniform(0.25, 0.45), rng.uniform(0, 60))
+            for _ in range(300)
+        ]
+    )
+    maps = surrogate_maps(lattices, null="ring", samples=1, seed=11)[:, 0]
+    hits, _ = false_positives(maps, "ring")
+    assert hits <= chance_upper_bound(len(maps))
+
+
+@pytest.mark.parametrize("null", ["ring", "spectrum", "fields", "noise"])
 def test_random_blobs_do_not_beat_the_nulls(null, rng):
     maps = random_blobs(rng, 200)
     hits, _ = false_positives(maps, null)
@@ -124,6 +138,29 @@ def test_smoothed_noise_against_noise_null(rng):
 
 # --------------------------------------------------------------------------
 # The null models themselves
+
+
+def test_ring_surrogates_have_the_ring_averaged_spectrum(rng):
+    maps = rng.normal(size=(2, 12, 16)) + 4.0
+    surrogates = surrogate_maps(maps, null="ring", samples=3, seed=2)
+    # Ring averages written out: |k| in cycles per bin, rings 1/16 wide.
+    for unit in range(2):
+        spectrum = np.abs(np.fft.fft2(maps[unit] - maps[unit].mean())) ** 2
+        rings = {}
+        for i in range(12):
+            for j in range(16):
+                ky = i / 12 if i <= 6 else i / 12 - 1
+                kx = j / 16 if j <= 8 else j / 16 - 1
+                key = int(np.rint(np.hypot(ky, kx) * 16))
+                rings.setdefault(key, []).append((i, j))
+        for sample in surrogates[unit]:
+            got = np.abs(np.fft.fft2(sample - sample.mean()))
+            for members in rings.values():
+                expected = np.sqrt(np.mean([spectrum[m] for m in members]))
+                if expected > 1e-9:
+                    values = np.array([got[m] for m in members])
+                    np.testing.assert_allclose(values, expected, rtol=1e-9)
+            assert not np.allclose(sample, maps[unit])
 
 
 def test_spectrum_surrogates_keep_the_amplitude_spectrum(rng):

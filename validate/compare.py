@@ -112,7 +112,7 @@ def last_decoding_error(run_dir: Path) -> float:
 
 
 def run_summary(
-    run_dir: Path, *, null: str | None = "spectrum", samples: int = 100, seed: int = 0
+    run_dir: Path, *, null: str | None = "ring", samples: int = 100, seed: int = 0
 ) -> dict:
     """Scores, grid-unit fraction and periods of one run against theory."""
     from validate.scores import score_maps

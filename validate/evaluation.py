@@ -56,7 +56,7 @@ class GridEvaluation:
     write : bool
         At the final evaluation, write ``ratemaps.npz`` and ``scores.json``
         into the run directory.
-    null : {"spectrum", "fields", "noise"}
+    null : {"ring", "spectrum", "fields", "noise"}
         Null model of the calibration (:func:`validate.nulls.calibrate`).
     null_samples : int
         Surrogates per unit; 0 skips the calibration.

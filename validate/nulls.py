@@ -15,6 +15,14 @@ made from the unit's own map, scored exactly like the unit:
     unit beats it only by a lattice more regular (phase-coherent across the
     box) than random phases on its spectrum give; it is the strictest null
     and says little about units whose spectrum is already a hexagonal ring.
+``ring`` (the default)
+    Random Fourier phases on the unit's *radially averaged* power spectrum:
+    every wavevector gets the mean power of the unit's ring of the same |k|
+    (square bins assumed), so the surrogates keep the unit's spatial scale
+    (its ring, its field size) but no orientation, hence no hexagonal order.
+    Unvisited bins are filled and restored as for ``spectrum``. This is the
+    null that asks "is this map more hexagonal than an isotropic pattern of
+    the same scale?"
 ``fields``
     The unit's firing fields (connected visited bins above
     ``FIELD_THRESHOLD`` of the way from the median to the peak rate, at least
@@ -57,8 +65,8 @@ from validate.scores import DEFAULT_FORM, check_form, grid_scores
 
 logger = logging.getLogger(__name__)
 
-NULLS = ("spectrum", "fields", "noise")
-DEFAULT_NULL = "spectrum"
+NULLS = ("ring", "spectrum", "fields", "noise")
+DEFAULT_NULL = "ring"
 
 #: Surrogates per unit. ``benchmarks/bench_nulls.py --spread``: for a smoothed
 #: noise map the interpolated 99th percentile is biased low with few samples
@@ -157,6 +165,7 @@ def surrogate_maps(
     if len(rngs) != maps.shape[0]:
         raise ValueError(f"need one generator per unit, got {len(rngs)}")
     make = {
+        "ring": _ring_surrogates,
         "spectrum": _spectrum_surrogates,
         "fields": _field_surrogates,
         "noise": _noise_surrogates,
@@ -197,6 +206,32 @@ def _spectrum_surrogates(maps, samples, rngs) -> np.ndarray:
     amplitude = np.abs(scipy.fft.rfft2(filled - mean))  # (units, ny, nx // 2 + 1)
     # Phases of the transform of white noise: uniform and with exactly the
     # symmetries a real map's transform needs.
+    phases = scipy.fft.rfft2(_white_noise((ny, nx), samples, rngs))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        phases = np.where(np.abs(phases) > 0, phases / np.abs(phases), 1.0)
+    return scipy.fft.irfft2(amplitude[:, None] * phases, s=(ny, nx)) + mean[:, None]
+
+
+def _ring_surrogates(maps, samples, rngs) -> np.ndarray:
+    """Radially averaged power spectrum of each (filled) map, random phases."""
+    units, ny, nx = maps.shape
+    filled = _fill_unvisited(maps)
+    mean = filled.mean(axis=(1, 2), keepdims=True)
+    power = np.abs(scipy.fft.rfft2(filled - mean)) ** 2  # (units, ny, nx // 2 + 1)
+    # Rings of width one frequency step of the longer side, in cycles per bin.
+    radius = np.hypot(np.fft.fftfreq(ny)[:, None], np.fft.rfftfreq(nx)[None, :])
+    ring = np.rint(radius * max(ny, nx)).astype(int).ravel()
+    # Interior rfft columns stand for two wavevectors of the full plane.
+    columns = np.full(nx // 2 + 1, 2.0)
+    columns[0] = 1.0
+    if nx % 2 == 0:
+        columns[-1] = 1.0
+    weight = np.broadcast_to(columns, (ny, columns.size)).ravel()
+    counts = np.bincount(ring, weights=weight)
+    members = np.zeros((ring.size, counts.size))
+    members[np.arange(ring.size), ring] = weight
+    ring_power = power.reshape(units, -1) @ members / np.maximum(counts, 1)
+    amplitude = np.sqrt(ring_power[:, ring]).reshape(power.shape)
     phases = scipy.fft.rfft2(_white_noise((ny, nx), samples, rngs))
     with np.errstate(invalid="ignore", divide="ignore"):
         phases = np.where(np.abs(phases) > 0, phases / np.abs(phases), 1.0)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from validate.cli import add_json_flag
 
-NULLS = ("spectrum", "fields", "noise", "none")
+NULLS = ("ring", "spectrum", "fields", "noise", "none")
 
 
 def register(subparsers, parser_class=None) -> None:
@@ -25,8 +25,8 @@ def register(subparsers, parser_class=None) -> None:
     parser.add_argument(
         "--null",
         choices=NULLS,
-        default="spectrum",
-        help="null model of the grid call (default spectrum)",
+        default="ring",
+        help="null model of the grid call (default ring)",
     )
     parser.add_argument("--null-samples", type=int, default=100)
     parser.add_argument(
