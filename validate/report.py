@@ -36,8 +36,11 @@ class ReportConfig:
         Maps per pattern run.
     torus_seeds : tuple of int
         Seeds of the periodic-box study at 0.11, 0.12 and 0.13 m.
-    train_minutes : float
-        Wall-clock budget of the example training run (0: skip it).
+    train_steps : int
+        Steps of the example training run (0: skip it); the CPU default
+        takes about 6 minutes on 2 cores.
+    run_dir : Path
+        Where the example run is kept (reused when it matches).
     sweep_dir : Path, optional
         A finished ``sweep`` directory to compare with theory and the paper.
     seed : int
@@ -49,7 +52,8 @@ class ReportConfig:
     pattern_widths: tuple[float, ...] = (0.06, 0.08, 0.10, 0.12, 0.14, 0.16, 0.20)
     pattern_units: int = 8
     torus_seeds: tuple[int, ...] = (0, 1)
-    train_minutes: float = 6.0
+    train_steps: int = 6000
+    run_dir: Path = Path("runs/report-dos-0.12")
     sweep_dir: Path | None = None
     seed: int = 0
 
@@ -148,7 +152,37 @@ def build_report(config: ReportConfig) -> dict:
 
 def _optional_sections(config: ReportConfig, figures: Path, data_dir):
     """Sections that need the trainer, the sweep or the real data."""
-    return []
+    from validate import report_results as results
+
+    sections = []
+    trained = None
+    if config.train_steps > 0:
+        trained = config.run_dir
+
+        def train():
+            text, _ = results.train_section(
+                figures, config.run_dir, steps=config.train_steps, seed=config.seed
+            )
+            return text
+
+        sections.append(("training run", train))
+    sections.append(
+        (
+            "width window",
+            lambda: results.window_section(
+                figures, config.out, config.sweep_dir, data_dir, seed=config.seed
+            ),
+        )
+    )
+    sections.append(
+        (
+            "modules",
+            lambda: results.modules_section(
+                figures, data_dir, trained, seed=config.seed
+            ),
+        )
+    )
+    return sections
 
 
 def _cores() -> int:

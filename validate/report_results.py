@@ -72,7 +72,8 @@ def train_section(
         box_height=box_height,
         limit=10,
         title=f"DoS 12 cm, {config['model']['hidden']} ReLU units, "
-        f"{config['train']['steps']} steps, seed {seed}: best 10 units by 60-degree score",
+        f"{config['train']['steps']} steps, seed {seed}: "
+        "best 10 units by 60-degree score",
     )
     metrics = [
         json.loads(line)
@@ -85,7 +86,8 @@ def train_section(
         "",
         "![trained rate maps](figures/train_ratemaps.png)",
         "",
-        f"`turing-grids train --encoding dos --width 0.12 --seed {seed} --steps {steps}` "
+        "`turing-grids train --encoding dos --width 0.12 "
+        f"--seed {seed} --steps {steps}` "
         f"(CPU defaults: {config['model']['hidden']} {config['model']['cell']} units, "
         f"batch {train['batch_size']}, sequence {train['sequence_length']}, Adam lr "
         f"{train['learning_rate']:g}, L2 {train['weight_decay']:g} x sum(W_rec^2) from "
@@ -199,7 +201,8 @@ def window_section(
         "seeds' grid units.",
         "",
         "| width (cm) | seeds | beating null | > 0.3 | > 0.8 | best score | "
-        "decoding error (cm) | period median (cm) | predicted (cm) | paper > 0.3 / > 0.8 |",
+        "decoding error (cm) | period median (cm) | predicted (cm) | "
+        "paper > 0.3 / > 0.8 |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for w in widths:
@@ -363,20 +366,23 @@ def modules_section(
     lines += [
         "![modules](figures/modules.png)",
         "",
-        "Grid units are those beating their ring (isotropic-spectrum) null (p < 0.01). Modules: "
+        "Grid units are those beating their ring (isotropic-spectrum) null "
+        "(p < 0.01). Modules: "
         "Gaussian mixtures in log period chosen by BIC, Hartigan's dip test of "
         "unimodality (p-value by simulation), bootstrap 95% intervals. The Stensola "
         "file's positions carry no unit; read as centimetres they give a 3.3 m box, "
         "so absolute periods are uncertain by that factor, while counts, ratios and "
         "the adjusted Rand index (ARI) against the authors' module labels are not.",
         "",
-        "| population | grid units | modules (BIC) | dip p | periods (cm) | ratios [95% CI] | ARI vs authors |",
+        "| population | grid units | modules (BIC) | dip p | periods (cm) | "
+        "ratios [95% CI] | ARI vs authors |",
         "|---|---|---|---|---|---|---|",
     ]
     for name, count, estimate, ari in rows:
         if estimate["status"] != "determined":
             lines.append(
-                f"| {name} | {count} | undetermined ({estimate['reason']}) | - | - | - | - |"
+                f"| {name} | {count} | undetermined ({estimate['reason']}) "
+                "| - | - | - | - |"
             )
             continue
         periods = ", ".join(f"{m['period'] * 100:.0f}" for m in estimate["modules"])
@@ -398,7 +404,8 @@ def modules_section(
 def _period_hist(ax, periods, estimate, title):
     periods = np.asarray(periods, dtype=float)
     periods = periods[np.isfinite(periods)]
-    labels = np.asarray(estimate.get("labels") or np.zeros(periods.size, int))
+    labels = estimate.get("labels")
+    labels = np.zeros(periods.size, int) if labels is None else np.asarray(labels)
     if labels.size != periods.size:
         labels = np.zeros(periods.size, int)
     bins = np.linspace(periods.min(), periods.max(), 20) if periods.size else 10
@@ -412,7 +419,8 @@ def _period_hist(ax, periods, estimate, title):
     ax.set_xlabel("grid period (cm, as stored)")
     ax.set_ylabel("units")
     ax.set_title(title, fontsize=8)
-    ax.legend(fontsize=7)
+    if periods.size:
+        ax.legend(fontsize=7)
 
 
 def _authors_modules(real: Path) -> np.ndarray:
