@@ -62,6 +62,7 @@ import scipy.ndimage
 import scipy.signal
 
 from validate.scores import DEFAULT_FORM, check_form, grid_scores
+from validate.statistics import wilson_interval
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +79,6 @@ MIN_NULL_SAMPLES = 20
 
 #: Level of the per-unit test and of the population interval.
 ALPHA = 0.01
-WILSON_Z = 1.959963984540054  # two-sided 95%
 
 #: Gaussian (bins) that fills unvisited bins before the spectrum is taken,
 #: and the kernel weight of visited bins below which the mean is used.
@@ -561,23 +561,6 @@ def _null_statistics(score, null_sample):
         p_value = (1 + exceed) / (1 + count)
     p_value = np.where(np.isfinite(score) & some, p_value, np.nan)
     return p95, p99, p_value
-
-
-def wilson_interval(successes: int, trials: int, z: float = WILSON_Z):
-    """Wilson score interval of a binomial proportion; (nan, nan) if no trials.
-
-    Wilson E. B. (1927) J. Am. Stat. Assoc. 22:209, doi:10.2307/2276774.
-    """
-    if trials <= 0:
-        return np.nan, np.nan
-    fraction = successes / trials
-    denominator = 1 + z**2 / trials
-    centre = (fraction + z**2 / (2 * trials)) / denominator
-    half = z * np.sqrt(fraction * (1 - fraction) / trials + z**2 / (4 * trials**2))
-    half /= denominator
-    low = 0.0 if successes == 0 else max(0.0, centre - half)
-    high = 1.0 if successes == trials else min(1.0, centre + half)
-    return low, high
 
 
 def _bin_size(box_width, box_height, ny, nx) -> tuple[float, float]:

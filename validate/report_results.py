@@ -283,36 +283,17 @@ def modules_section(
     figures: Path, data_dir, trained_run: Path | None, *, seed: int
 ) -> str:
     """Modules in the Stensola session and in a trained network."""
-    from validate.commands.modules import grid_call
-    from validate.modules import adjusted_rand_index, estimate_modules
+    from validate.modules import adjusted_rand_index
 
     lines = ["## Grid modules: recordings and networks", ""]
     real = None if data_dir is None else Path(data_dir) / "real_grid_cells"
     rows = []
     plt = pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(9, 3.4))
-    if real is not None and (real / "stensola2012_rat14147_2010-05-18.npz").is_file():
-        path = real / "stensola2012_rat14147_2010-05-18.npz"
-        with np.load(path) as data:
-            maps = np.asarray(
-                data["ratemaps_smoothed"]
-                if "ratemaps_smoothed" in data
-                else data["ratemaps"],
-                dtype=float,
-            )
-            box_width, box_height = float(data["box_width"]), float(data["box_height"])
-        call = grid_call(
-            maps,
-            box_width=box_width,
-            box_height=box_height,
-            threshold=None,
-            null="ring",
-            null_samples=NULL_SAMPLES,
-            seed=seed,
-        )
-        units = np.flatnonzero(call["is_grid"])
-        estimate = estimate_modules(
-            call["grid_period"][units], call["orientation"][units], seed=seed
+    stensola = None if real is None else real / "stensola2012_rat14147_2010-05-18.npz"
+    if stensola is not None and stensola.is_file():
+        maps, call, units, estimate = _population_modules(
+            stensola, "ratemaps_smoothed", seed=seed
         )
         authors = _authors_modules(real)
         ari = float("nan")
@@ -332,21 +313,8 @@ def modules_section(
             "Stensola 2012 session (units beating the null)",
         )
     if trained_run is not None and (Path(trained_run) / "ratemaps.npz").is_file():
-        with np.load(Path(trained_run) / "ratemaps.npz") as data:
-            maps = np.asarray(data["ratemaps"], dtype=float)
-            box_width, box_height = float(data["box_width"]), float(data["box_height"])
-        call = grid_call(
-            maps,
-            box_width=box_width,
-            box_height=box_height,
-            threshold=None,
-            null="ring",
-            null_samples=NULL_SAMPLES,
-            seed=seed,
-        )
-        units = np.flatnonzero(call["is_grid"])
-        estimate = estimate_modules(
-            call["grid_period"][units], call["orientation"][units], seed=seed
+        _, call, units, estimate = _population_modules(
+            Path(trained_run) / "ratemaps.npz", "ratemaps", seed=seed
         )
         rows.append(
             (
@@ -399,6 +367,30 @@ def modules_section(
             f"{'-' if not np.isfinite(ari) else f'{ari:.2f}'} |"
         )
     return "\n".join(lines)
+
+
+def _population_modules(path: Path, key: str, *, seed: int):
+    """Grid call (ring null) and module estimate of the maps in ``path``."""
+    from validate.commands.modules import grid_call
+    from validate.modules import estimate_modules
+
+    with np.load(path) as data:
+        maps = np.asarray(data[key] if key in data else data["ratemaps"], dtype=float)
+        box_width, box_height = float(data["box_width"]), float(data["box_height"])
+    call = grid_call(
+        maps,
+        box_width=box_width,
+        box_height=box_height,
+        threshold=None,
+        null="ring",
+        null_samples=NULL_SAMPLES,
+        seed=seed,
+    )
+    units = np.flatnonzero(call["is_grid"])
+    estimate = estimate_modules(
+        call["grid_period"][units], call["orientation"][units], seed=seed
+    )
+    return maps, call, units, estimate
 
 
 def _period_hist(ax, periods, estimate, title):

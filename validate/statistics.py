@@ -22,6 +22,11 @@ def wilson_interval(successes, trials, *, level: float = DEFAULT_LEVEL):
     Returns
     -------
     (low, high) : floats or arrays in [0, 1]; NaN where ``trials`` is 0.
+        The bounds are exactly 0 with no successes and 1 with all.
+
+    References
+    ----------
+    Wilson E. B. (1927) J. Am. Stat. Assoc. 22:209, doi:10.2307/2276774.
     """
     successes = np.asarray(successes, dtype=float)
     trials = np.asarray(trials, dtype=float)
@@ -34,7 +39,13 @@ def wilson_interval(successes, trials, *, level: float = DEFAULT_LEVEL):
             * np.sqrt(p * (1 - p) / trials + z**2 / (4 * trials**2))
             / (1 + z**2 / trials)
         )
-    return centre - half, centre + half
+    low = np.where(successes == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+    high = np.where(successes == trials, 1.0, np.clip(centre + half, 0.0, 1.0))
+    low = np.where(trials > 0, low, np.nan)
+    high = np.where(trials > 0, high, np.nan)
+    if low.ndim == 0:
+        return float(low), float(high)
+    return low, high
 
 
 def bootstrap_interval(
