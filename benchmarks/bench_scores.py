@@ -14,6 +14,7 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -66,15 +67,17 @@ def main() -> None:
     start = time.perf_counter()
     score_maps(maps[:half], box_width=BOX)
     t_half = time.perf_counter() - start
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     fast = score_maps(maps, box_width=BOX)
     t_all = time.perf_counter() - start
+    cpu_all = time.process_time() - cpu
     marginal = (t_all - t_half) / (args.units - half)
 
     picked = np.linspace(0, args.units - 1, args.direct_units).astype(int)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     direct = np.array([direct_scores(maps[unit]) for unit in picked])
     t_direct = (time.perf_counter() - start) / len(picked)
+    cpu_direct = (time.process_time() - cpu) / len(picked)
 
     difference = np.abs(
         np.stack([fast["score_60"][picked], fast["score_90"][picked]], 1) - direct
@@ -88,6 +91,12 @@ def main() -> None:
     print(
         f"direct (scores only): {t_direct * 1e3:.1f} ms/unit over {len(picked)} "
         f"units; projected {t_direct * args.units / 60:.1f} min for {args.units}"
+    )
+    cpu_unit = cpu_all / args.units
+    print(
+        f"CPU time: batched {cpu_unit * 1e3:.3f} ms/unit, direct "
+        f"{cpu_direct * 1e3:.1f} ms/unit, ratio {cpu_direct / cpu_unit:.0f}x "
+        f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
     )
     print(f"speed-up (direct / batched marginal): {t_direct / marginal:.0f}x")
     print(f"speed-up (direct / batched mean): {t_direct / (t_all / args.units):.0f}x")

@@ -153,8 +153,12 @@ def test_a_units_null_does_not_depend_on_the_other_units(rng):
     maps = random_blobs(rng, 3)
     together = calibrate(maps, box_width=1.0, samples=40, seed=5)
     alone = calibrate(maps[:1], box_width=1.0, samples=40, seed=5)
+    # Same surrogates; single-precision sums may round differently in
+    # batches of another size.
     assert together["p_value_60"][0] == alone["p_value_60"][0]
-    assert together["null_p99_60"][0] == alone["null_p99_60"][0]
+    assert together["null_p99_60"][0] == pytest.approx(
+        alone["null_p99_60"][0], abs=1e-5
+    )
 
 
 def test_field_surrogates_keep_sizes_and_peak_rates(rng):
