@@ -23,11 +23,15 @@ stored and as they would be if the arena was the lab's usual 1.5 m box
 the published range.
 
 Maps: by default the smoothed maps stored in the files (Gaussian, sigma = 1
-bin); ``--maps ratemaps`` uses the unsmoothed ones.
+bin); ``--maps ratemaps`` uses the unsmoothed ones. Grid call: by default
+the command line's (the spectrum null of :mod:`validate.nulls`, which scores
+200 surrogates per unit: about 20 minutes for the 65 Stensola maps on a
+shared 2-core machine); ``--threshold X`` takes seconds.
 
 Run from the repository root::
 
-    python benchmarks/modules_real_data.py [DATA_DIR] [--threshold X] [--seed N]
+    python benchmarks/modules_real_data.py [DATA_DIR]
+        [--threshold X | --null spectrum|fields|noise] [--maps KEY] [--seed N]
 """
 
 from __future__ import annotations
