@@ -85,7 +85,7 @@ def test_two_lattice_spacings_give_two_modules(two_module_file, capsys):
     assert result["grid_call"] == {"method": "threshold", "score_60_above": 0.3}
 
 
-def test_default_grid_call_is_the_spectrum_null(two_module_file, capsys):
+def test_default_grid_call_is_the_ring_null(two_module_file, capsys):
     # 99 surrogates: the fewest with which a unit can reach p <= 0.01.
     code, out, _ = run_cli(
         capsys, two_module_file, "--null-samples", "99", "--bootstrap", "0", "--json"
@@ -93,7 +93,7 @@ def test_default_grid_call_is_the_spectrum_null(two_module_file, capsys):
     assert code == 0
     result = json.loads(out)
     call = result["grid_call"]
-    assert call["method"] == "null" and call["null"] == "spectrum"
+    assert call["method"] == "null" and call["null"] == "ring"
     assert call["samples"] == 99
     (population,) = result["populations"]
     # Perfect lattices beat their own phase-randomised surrogates.

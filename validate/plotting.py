@@ -9,21 +9,34 @@ import numpy as np
 
 from simulate.files import write_bytes
 
-FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
-
 
 def check_figure_path(path: str | Path) -> Path:
-    """Validate a figure path before any work is done (one-line errors)."""
+    """Validate a figure path before any work is done (one-line errors).
+
+    The format comes from the suffix and must be one matplotlib's Agg
+    backend writes (png, pdf, svg, ...); the directory must exist.
+    """
     path = Path(path)
-    if path.suffix.lower() not in FIGURE_SUFFIXES:
+    suffix = path.suffix.lower().lstrip(".")
+    supported = _supported_formats()
+    if suffix not in supported:
         raise ValueError(
-            f"figure file {str(path)!r} must end in one of {', '.join(FIGURE_SUFFIXES)}"
+            f"figure file {str(path)!r}: unknown format {suffix!r} "
+            f"(use one of {', '.join(sorted(supported))})"
         )
-    if not path.parent.exists() and str(path.parent) not in ("", "."):
-        raise ValueError(f"directory of figure file {str(path)!r} does not exist")
     if path.is_dir():
         raise ValueError(f"figure path {str(path)!r} is a directory")
+    if not path.resolve().parent.is_dir():
+        raise ValueError(f"directory of figure file {str(path)!r} does not exist")
     return path
+
+
+def _supported_formats() -> set[str]:
+    pyplot()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    return set(FigureCanvasAgg(Figure()).get_supported_filetypes())
 
 
 def pyplot():
@@ -36,12 +49,17 @@ def pyplot():
     return plt
 
 
-def save_figure(figure, path: str | Path, *, dpi: int = 120) -> Path:
+def save_figure(
+    figure, path: str | Path, *, dpi: int = 120, tight: bool = True
+) -> Path:
     """Write ``figure`` atomically (format from the suffix) and close it."""
     path = check_figure_path(path)
     buffer = io.BytesIO()
     figure.savefig(
-        buffer, format=path.suffix.lstrip(".").lower(), dpi=dpi, bbox_inches="tight"
+        buffer,
+        format=path.suffix.lstrip(".").lower(),
+        dpi=dpi,
+        bbox_inches="tight" if tight else None,
     )
     pyplot().close(figure)
     write_bytes(path, buffer.getvalue())

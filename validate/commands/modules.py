@@ -13,7 +13,6 @@ and the ratios of consecutive module periods with bootstrap intervals.
 from __future__ import annotations
 
 import argparse
-import io
 from pathlib import Path
 
 import numpy as np
@@ -165,15 +164,16 @@ def grid_call(
 
 def run(args):
     """Estimate modules; returns (result dict, human-readable text)."""
-    from validate.commands.score import _check_plot_path, load_ratemaps
+    from validate.commands.score import load_ratemaps
     from validate.modules import DEFAULT_BOOTSTRAP, estimate_modules
+    from validate.plotting import check_figure_path
 
     bootstrap = DEFAULT_BOOTSTRAP if args.bootstrap is None else args.bootstrap
     if bootstrap < 0:
         raise CommandError(f"--bootstrap must be >= 0, got {bootstrap}")
     if args.threshold is not None and not np.isfinite(args.threshold):
         raise CommandError(f"--threshold must be a finite number, got {args.threshold}")
-    plot_format = _check_plot_path(args.plot) if args.plot else None
+    plot_format = check_figure_path(args.plot).suffix if args.plot else None
     null = None if args.threshold is not None else (args.null or DEFAULT_NULL)
     if null is not None:
         from validate.nulls import check_samples
@@ -351,7 +351,7 @@ def _plot(grid_period, orientation, estimate, path, plot_format) -> None:
     """Period histogram with the mixture, and period against orientation."""
     from matplotlib.figure import Figure
 
-    from simulate.files import write_bytes
+    from validate.plotting import save_figure
 
     keep = np.isfinite(grid_period)
     period_cm = grid_period[keep] * CM_PER_M
@@ -413,6 +413,4 @@ def _plot(grid_period, orientation, estimate, path, plot_format) -> None:
     ax_scatter.set_xlabel("orientation (degrees, folded to [0, 60))")
     ax_scatter.set_ylabel("grid period (cm)")
     ax_scatter.legend(fontsize=7)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format=plot_format, dpi=120)
-    write_bytes(path, buffer.getvalue())
+    save_figure(figure, path, tight=False)

@@ -8,7 +8,6 @@ constant, dead or never visited are not an error: their values are null.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import numpy as np
 
 from validate.cli import CommandError, add_json_flag
 from validate.nulls import DEFAULT_NULL_SAMPLES, MIN_NULL_SAMPLES, NULLS
+from validate.plotting import check_figure_path
 from validate.scores import CONVENTIONS, DEFAULT_FORM, FORMS
 
 #: The paper's 60-degree thresholds (0.8: "possible grid cells").
@@ -151,7 +151,7 @@ def run(args):
     from validate.nulls import check_samples
     from validate.scores import score_maps
 
-    plot_format = _check_plot_path(args.plot) if args.plot else None
+    plot_format = check_figure_path(args.plot).suffix if args.plot else None
     if args.null is not None:
         check_samples(args.null_samples)
     ratemaps, box_width, box_height = load_ratemaps(args.file)
@@ -295,33 +295,12 @@ def _fmt(value, spec: str) -> str:
     return "null".rjust(width) if _undefined(value) else format(value, spec)
 
 
-def _check_plot_path(path: str) -> str:
-    """Figure format from the file name; fail before any work if unusable."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    suffix = Path(path).suffix.lower().lstrip(".")
-    supported = FigureCanvasAgg(Figure()).get_supported_filetypes()
-    if suffix not in supported:
-        raise CommandError(
-            f"--plot {path}: unknown figure format {suffix!r} "
-            f"(use one of {', '.join(sorted(supported))})"
-        )
-    parent = Path(path).resolve().parent
-    if not parent.is_dir():
-        raise CommandError(f"--plot {path}: directory {parent} does not exist")
-    return suffix
-
-
 def _plot(ratemaps, scores, box_width, box_height, path, plot_format) -> None:
     """Best maps by 60-degree score beside their SACs; written atomically."""
     from matplotlib.figure import Figure
     from matplotlib.patches import Circle
 
-    from simulate.files import write_bytes
+    from validate.plotting import save_figure
     from validate.scores import ANNULUS_INNER_FRACTION
 
     score = scores["score_60"]
@@ -371,6 +350,4 @@ def _plot(ratemaps, scores, box_width, box_height, path, plot_format) -> None:
     figure.supxlabel(
         "x (cm); maps sorted by 60-degree score, annulus of the score", fontsize=8
     )
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format=plot_format, dpi=120)
-    write_bytes(path, buffer.getvalue())
+    save_figure(figure, path, tight=False)
