@@ -139,12 +139,19 @@ def test_bad_input_is_one_line_and_exit_2(case, tmp_path, capsys):
     assert not list(tmp_path.glob("*.png")) and not list(tmp_path.glob(".*"))
 
 
-def test_all_nan_maps_are_not_an_error(tmp_path, capsys):
-    path = tmp_path / "empty.npz"
-    np.savez(path, ratemaps=np.full((3, 8, 8), np.nan), box_width=1.0, box_height=1)
+def test_all_nan_units_are_null_but_an_all_nan_file_is_bad_input(tmp_path, capsys):
+    maps = np.full((3, 8, 8), np.nan)
+    maps[2] = np.random.default_rng(0).random((8, 8))
+    path = tmp_path / "some.npz"
+    np.savez(path, ratemaps=maps, box_width=1.0, box_height=1)
     code, out, _ = run_cli(capsys, path, "--json")
     assert code == 0
-    assert all(unit["score_60"] is None for unit in json.loads(out)["units"])
+    units = json.loads(out)["units"]
+    assert units[0]["score_60"] is None and units[1]["score_60"] is None
+    empty = tmp_path / "empty.npz"
+    np.savez(empty, ratemaps=np.full((3, 8, 8), np.nan), box_width=1.0, box_height=1)
+    code, out, err = run_cli(capsys, empty, "--json")
+    assert code == 2 and out == "" and "all NaN" in err and err.count("\n") == 1
 
 
 def test_console_entry_point_without_traceback(tmp_path):

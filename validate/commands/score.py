@@ -118,6 +118,10 @@ def load_ratemaps(path: str | os.PathLike) -> tuple[np.ndarray, float, float]:
         )
     if min(ratemaps.shape[1:]) < 2:
         raise CommandError(f"{path}: ratemaps need at least 2 x 2 bins")
+    if np.isnan(ratemaps).all():
+        # One unvisited unit among others is scored null; a file in which no
+        # bin of any map was visited holds nothing to score.
+        raise CommandError(f"{path}: every rate map is all NaN (no bin visited)")
     box = []
     for key, side in zip(("box_width", "box_height"), sides, strict=True):
         if side.size != 1 or side.dtype.kind not in "iuf":
