@@ -38,7 +38,7 @@ class ReportConfig:
         Seeds of the periodic-box study at 0.11, 0.12 and 0.13 m.
     train_steps : int
         Steps of the example training run (0: skip it); the CPU default
-        takes about 6 minutes on 2 cores.
+        takes about 6 minutes on 2 free cores.
     run_dir : Path
         Where the example run is kept (reused when it matches).
     sweep_dir : Path, optional
@@ -52,7 +52,7 @@ class ReportConfig:
     pattern_widths: tuple[float, ...] = (0.06, 0.08, 0.10, 0.12, 0.14, 0.16, 0.20)
     pattern_units: int = 8
     torus_seeds: tuple[int, ...] = (0, 1)
-    train_steps: int = 6000
+    train_steps: int = 3000
     run_dir: Path = Path("runs/report-dos-0.12")
     sweep_dir: Path | None = None
     seed: int = 0

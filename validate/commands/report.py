@@ -20,9 +20,9 @@ def register(subparsers, parser_class=None) -> None:
     parser.add_argument(
         "--train-steps",
         type=int,
-        default=6000,
+        default=3000,
         help="steps of the example DoS 0.12 m training run (0 skips it; default "
-        "6000, about 6 minutes on 2 cores)",
+        "3000, about 6 minutes on 2 free cores)",
     )
     parser.add_argument(
         "--run-dir",
