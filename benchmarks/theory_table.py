@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
-
 from theory import Encoding, grid_period_from_wavenumber
 from theory.prediction import predict, ring_wavenumber
 from theory.spectrum import radial_spectrum
@@ -51,7 +49,8 @@ def main() -> None:
     start = time.perf_counter()
     for _ in range(5):
         predict(Encoding("dos", width=0.12))
-    print(f"predict (closed form + FFT check): {(time.perf_counter() - start) / 5:.3f} s")
+    seconds = (time.perf_counter() - start) / 5
+    print(f"predict (closed form + FFT check): {seconds:.3f} s")
 
 
 if __name__ == "__main__":
