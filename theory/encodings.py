@@ -390,4 +390,3 @@ def _polar(positions, cells: PlaceCells, kappa: float, xp):
     radial = radius * cells.weights[:half, 0] + cells.offsets[:half]
     angular = xp.exp(kappa * xp.cos(angle - cells.angles[half:]))
     return xp.concat([radial, angular], axis=-1)
-
