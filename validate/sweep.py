@@ -172,7 +172,7 @@ def connect(scheduler: str | None, *, workers: int | None = None, threads: int =
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",  # a free port: never clash with 8787
     )
     return Client(cluster)
 
