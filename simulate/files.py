@@ -48,7 +48,9 @@ def write_text(path: str | os.PathLike, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
 
 
-def write_json(path: str | os.PathLike, obj: Any, *, default: Callable | None = None) -> None:
+def write_json(
+    path: str | os.PathLike, obj: Any, *, default: Callable | None = None
+) -> None:
     """Atomically write ``obj`` as indented JSON; NaN is written as null."""
     write_text(path, json.dumps(jsonable(obj), indent=2, default=default) + "\n")
 

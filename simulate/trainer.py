@@ -359,8 +359,10 @@ class Trainer:
         ------
         ValueError
             If the file is missing, unreadable, or from a different run
-            (another model shape or optimisation setting; a different number
-            of steps, intervals, device or thread count is allowed).
+            (another model shape, optimisation setting or compile choice; a
+            different number of steps, intervals, device or thread count is
+            allowed, though only the same device and thread count give
+            bit-identical results).
         """
         path = Path(self.run_dir / CHECKPOINT if path is None else path)
         state = read_checkpoint(path)
@@ -424,7 +426,6 @@ _RESUMABLE = (
     "checkpoint_every",
     "threads",
     "device",
-    "compile",
 )
 
 

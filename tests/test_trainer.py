@@ -27,7 +27,13 @@ from simulate.trainer import (
 from theory.encodings import Encoding
 
 TINY = {"hidden": 24}
-TINY_TRAIN = {"batch_size": 8, "sequence_length": 6, "threads": 1, "log_every": 1}
+TINY_TRAIN = {
+    "batch_size": 8,
+    "sequence_length": 6,
+    "threads": 1,
+    "log_every": 1,
+    "compile": False,
+}
 
 
 def _trainer(tmp_path=None, *, encoding=None, seed=0, steps=8, **options):
