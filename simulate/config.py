@@ -48,7 +48,7 @@ class ModelConfig:
 
 
 # Compact CPU defaults (see benchmarks/bench_train.py for how they were chosen).
-DEFAULT_STEPS = 6000
+DEFAULT_STEPS = 12000
 DEFAULT_BATCH = 200
 DEFAULT_SEQUENCE = 20
 DEFAULT_LEARNING_RATE = 3e-3
@@ -56,8 +56,13 @@ DEFAULT_LEARNING_RATE = 3e-3
 DEFAULT_LR_HALF_LIFE = None
 #: L2 coefficient on W_rec (1 / weight^2 units of the loss).
 DEFAULT_WEIGHT_DECAY = 1e-4
+#: Compile the targets and the loss (about 1.5x faster steps on CPU).
+DEFAULT_COMPILE = True
+#: The command line compiles by default only runs of at least this many steps:
+#: compiling takes 20-60 s, which about 2000 faster steps repay.
+AUTO_COMPILE_MIN_STEPS = 2000
 #: Steps trained without the penalty before it is switched on.
-DEFAULT_WEIGHT_DECAY_START = 0
+DEFAULT_WEIGHT_DECAY_START = 2000
 
 
 @dataclass(frozen=True)
@@ -114,7 +119,7 @@ class TrainConfig:
     log_every: int = 10
     eval_every: int = 0
     checkpoint_every: int = 500
-    compile: bool = False
+    compile: bool = DEFAULT_COMPILE
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "sequence_length", "log_every"):

@@ -166,8 +166,8 @@ class Trainer:
             # The targets and the loss are long chains of elementwise work that
             # inductor fuses (about 2.5x faster on CPU); nn.RNN stays eager.
             warnings.filterwarnings("ignore", message=_LRU_CACHE_WARNING)
-            self._encode = torch.compile(self._eager_targets, dynamic=False)
-            self.loss_function = torch.compile(self.loss_function, dynamic=False)
+            self._encode = CompiledOrEager(self._eager_targets)
+            self.loss_function = CompiledOrEager(self.loss_function)
         self.step = 0
         self.train_seconds = 0.0
 
@@ -359,8 +359,10 @@ class Trainer:
         ------
         ValueError
             If the file is missing, unreadable, or from a different run
-            (another model shape or optimisation setting; a different number
-            of steps, intervals, device or thread count is allowed).
+            (another model shape, optimisation setting or compile choice; a
+            different number of steps, intervals, device or thread count is
+            allowed, though only the same device and thread count give
+            bit-identical results).
         """
         path = Path(self.run_dir / CHECKPOINT if path is None else path)
         state = read_checkpoint(path)
@@ -424,8 +426,33 @@ _RESUMABLE = (
     "checkpoint_every",
     "threads",
     "device",
-    "compile",
 )
+
+
+class CompiledOrEager:
+    """``torch.compile(function)``, falling back to ``function`` if it fails.
+
+    Compilation happens at the first call and needs a working backend (a C++
+    compiler on CPU); where there is none, the run continues eagerly with a
+    warning rather than ending.
+    """
+
+    def __init__(self, function: Callable) -> None:
+        self.function = function
+        self.compiled = torch.compile(function, dynamic=False)
+        self.failed = False
+
+    def __call__(self, *args: Any) -> Any:
+        if not self.failed:
+            try:
+                return self.compiled(*args)
+            except Exception as exc:  # any backend failure: no compiler, no kernel
+                self.failed = True
+                logger.warning(
+                    "torch.compile failed, running eagerly: %s",
+                    str(exc).splitlines()[0] if str(exc) else repr(exc),
+                )
+        return self.function(*args)
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:

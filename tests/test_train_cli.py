@@ -29,6 +29,7 @@ TINY = [
     "--threads",
     "1",
     "--no-progress",
+    "--no-compile",
 ]
 RUN_FILES = {
     "checkpoint.pt",
@@ -192,3 +193,18 @@ def test_out_pointing_at_a_file_exits_2(tmp_path, capsys):
     assert _train(target, "--steps", "3") == 2
     assert "file" in _one_error_line(capsys)
     assert target.read_text() == "keep me"
+
+
+def test_short_runs_are_not_compiled_by_default(tmp_path):
+    out = tmp_path / "run"
+    flags = [flag for flag in TINY if flag != "--no-compile"]
+    assert main(["train", "--out", str(out), *flags, "--steps", "2"]) == 0
+    assert json.loads((out / "config.json").read_text())["train"]["compile"] is False
+
+
+def test_resume_keeps_the_compile_choice(finished_run, capsys):
+    capsys.readouterr()
+    before = _snapshot(finished_run)
+    assert _train(finished_run, "--steps", "6", "--resume", "--compile") == 2
+    assert "compile" in _one_error_line(capsys)
+    assert _snapshot(finished_run) == before

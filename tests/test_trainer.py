@@ -27,7 +27,13 @@ from simulate.trainer import (
 from theory.encodings import Encoding
 
 TINY = {"hidden": 24}
-TINY_TRAIN = {"batch_size": 8, "sequence_length": 6, "threads": 1, "log_every": 1}
+TINY_TRAIN = {
+    "batch_size": 8,
+    "sequence_length": 6,
+    "threads": 1,
+    "log_every": 1,
+    "compile": False,
+}
 
 
 def _trainer(tmp_path=None, *, encoding=None, seed=0, steps=8, **options):
@@ -304,3 +310,18 @@ def test_compiled_run_resumes_exactly(tmp_path):
         resumed.train_step()
     for name, tensor in straight.model.state_dict().items():
         assert torch.equal(tensor, resumed.model.state_dict()[name]), name
+
+
+def test_a_failing_compile_falls_back_to_eager(monkeypatch, caplog):
+    def broken_compile(function, **options):
+        def fail(*args):
+            raise RuntimeError("no C++ compiler")
+
+        return fail
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    eager, compiled = _trainer(steps=2), _trainer(steps=2, compile=True)
+    with caplog.at_level("WARNING"):
+        for _ in range(2):
+            assert torch.equal(eager.train_step()[0], compiled.train_step()[0])
+    assert "running eagerly" in caplog.text

@@ -35,6 +35,8 @@ SCORES = "scores.json"
 SCORE_THRESHOLDS = (0.3, 0.8)
 #: Seed of the evaluation walks (fixed: every evaluation sees the same walks).
 EVAL_SEED = 20221128
+#: Hidden units binned at once (bounds the float64 copy of their activity).
+UNIT_CHUNK = 512
 #: Surrogate maps per unit of the final evaluation's null calibration.
 NULL_SAMPLES = 100
 
@@ -87,8 +89,17 @@ class GridEvaluation:
             seed=self.seed,
         )
         box = {"box_width": context.walk.box_width, "box_height": context.walk.height}
-        ratemaps = compute_ratemaps(
-            activity.positions, activity.hidden, bins=self.bins, **box
+        # Units in chunks: compute_ratemaps works in float64 on all samples.
+        ratemaps = np.concatenate(
+            [
+                compute_ratemaps(
+                    activity.positions,
+                    activity.hidden[:, start : start + UNIT_CHUNK],
+                    bins=self.bins,
+                    **box,
+                )
+                for start in range(0, activity.hidden.shape[1], UNIT_CHUNK)
+            ]
         )
         scores = score_maps(ratemaps, form=self.form, **box)
         summary = summarise_scores(scores)

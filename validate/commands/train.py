@@ -47,6 +47,7 @@ _RUN_FLAGS = {
     "weight_decay": ("train", "weight_decay"),
     "weight_decay_start": ("train", "weight_decay_start"),
     "dtype": ("train", "dtype"),
+    "compile": ("train", "compile"),
 }
 
 
@@ -145,9 +146,11 @@ def register(subparsers, parser_class=argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--compile",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
         default=None,
-        help="torch.compile the targets and the loss (tens of seconds once)",
+        help="torch.compile the targets and the loss: about 1.5x faster steps "
+        "after a one-off compilation of 20-60 s (default: on for runs of 2000 "
+        "steps or more; falls back to eager if compiling fails)",
     )
     p.add_argument(
         "--no-progress", action="store_true", help="no progress bar on stderr"
@@ -264,7 +267,7 @@ def _check_flags(args) -> None:
 
 
 def _new_plan(args) -> dict[str, Any]:
-    from simulate.config import ModelConfig, TrainConfig
+    from simulate.config import AUTO_COMPILE_MIN_STEPS, ModelConfig, TrainConfig
     from simulate.trainer import draw_run_cells
     from theory.encodings import Encoding
 
@@ -285,7 +288,11 @@ def _new_plan(args) -> dict[str, Any]:
         outputs=encoding.n_outputs,
         **{k: v for k, v in model_options.items() if v is not None},
     )
-    config = TrainConfig(**_train_options(args))
+    options = _train_options(args)
+    if args.compile is None:  # auto: compile only runs long enough to repay it
+        steps = options.get("steps", TrainConfig().steps)
+        options["compile"] = steps >= AUTO_COMPILE_MIN_STEPS
+    config = TrainConfig(**options)
     cells = draw_run_cells(encoding, config.seed)
     return {"run": (encoding, cells, model_config, config)}
 
