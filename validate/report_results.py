@@ -86,13 +86,14 @@ def train_section(
         "",
         "![trained rate maps](figures/train_ratemaps.png)",
         "",
-        "`turing-grids train --encoding dos --width 0.12 "
-        f"--seed {seed} --steps {steps}` "
-        f"(CPU defaults: {config['model']['hidden']} {config['model']['cell']} units, "
-        f"batch {train['batch_size']}, sequence {train['sequence_length']}, Adam lr "
-        f"{train['learning_rate']:g}, L2 {train['weight_decay']:g} x sum(W_rec^2) from "
-        f"step {train['weight_decay_start']}); {seconds / 60:.1f} minutes of training"
-        + (" (reused from an earlier report run)" if reused else "")
+        f"Run `{run_dir.name}`: `turing-grids train --encoding dos --width 0.12 "
+        f"--seed {seed} --steps {train['steps']} --hidden {config['model']['hidden']} "
+        f"--batch-size {train['batch_size']} --lr {train['learning_rate']:g} "
+        f"--weight-decay {train['weight_decay']:g} "
+        f"--weight-decay-start {train['weight_decay_start']}` "
+        f"({config['model']['cell']} cell, sequence {train['sequence_length']}); "
+        f"{seconds / 60:.1f} minutes of training"
+        + (" (an existing run directory, reused)" if reused else "")
         + ". Rate maps: 44 x 44 bins of 5 cm from held-out walks.",
         "",
         "| measure | value |",
@@ -124,7 +125,17 @@ def window_section(
         widths = aggregate_by_width(rows, seed=seed)
         runs = [{k: v for k, v in r.items() if k != "_periods"} for r in rows]
         table_path.parent.mkdir(parents=True, exist_ok=True)
-        source = f"sweep directory {sweep_dir}"
+        source = f"the sweep in `{Path(sweep_dir).name}`"
+        spec_path = Path(sweep_dir) / "sweep.json"
+        if spec_path.is_file():
+            spec = json.loads(spec_path.read_text())
+            source = (
+                "`turing-grids sweep --widths "
+                + " ".join(f"{w:g}" for w in spec["widths"])
+                + " --seeds "
+                + " ".join(str(v) for v in spec["seeds"])
+                + f" --train-args '{' '.join(spec['train_args'])}'`"
+            )
         write_json(table_path, {"source": source, "widths": widths, "runs": runs})
     elif table_path.is_file():
         stored = json.loads(table_path.read_text())
