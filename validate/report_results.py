@@ -206,8 +206,9 @@ def window_section(
         "![width window](figures/width_window.png)",
         "",
         f"From {source}: every run re-scored from its rate maps (60-degree min/max "
-        f"score); a grid unit beats the 99th percentile of its own spectrum-matched "
-        f"null ({NULL_SAMPLES} phase-randomised surrogates). Means over seeds with "
+        "score); a grid unit has p <= 0.01 against its own ring null "
+        f"({NULL_SAMPLES} surrogates with random phases on its radially averaged "
+        "spectrum: same scale, no orientation). Means over seeds with "
         "95% percentile-bootstrap intervals over seeds; periods pooled over the "
         "seeds' grid units.",
         "",
@@ -235,6 +236,22 @@ def window_section(
 
 def _window_verdict(widths) -> str:
     """Does 12 cm stand out? Overlap of the bootstrap intervals, stated plainly."""
+    return _window_overlap(widths) + _training_caveat(widths)
+
+
+def _training_caveat(widths) -> str:
+    errors = np.array([w["decoding_error_m"] for w in widths], dtype=float)
+    if not np.isfinite(errors).any() or np.nanmax(errors) < 0.10:
+        return ""
+    return (
+        f" Caveat: mean decoding errors were {np.nanmin(errors) * 100:.0f}-"
+        f"{np.nanmax(errors) * 100:.0f} cm, so these networks had not yet learned to "
+        "path integrate (< 10 cm); the comparison is of early training, not of the "
+        "paper's converged networks, and says nothing about the window there."
+    )
+
+
+def _window_overlap(widths) -> str:
     by_width = {round(w["width"], 4): w for w in widths}
     centre = by_width.get(0.12)
     if centre is None or len(by_width) < 2:
