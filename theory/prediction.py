@@ -44,6 +44,13 @@ NO_RING = ("gaussian", "sod")
 DOS_LIKE = ("dos", "multifield")
 
 
+def _dog_parameters(name, width, surround_scale, convention, alpha_e, alpha_i):
+    """(sigma_E, sigma_I, A_E, A_I) of the encoding's dense-limit DoG."""
+    sigma_e = np.asarray(width, dtype=float)
+    sigma_i = surround_width(sigma_e, surround_scale, convention)
+    return (sigma_e, sigma_i, *_amplitudes(name, sigma_e, sigma_i, alpha_e, alpha_i))
+
+
 def _amplitudes(name, sigma_e, sigma_i, alpha_e, alpha_i):
     if name in DOS_LIKE:
         return 1 / sigma_e**2, 1 / sigma_i**2
@@ -63,9 +70,9 @@ def transform(
     alpha_i=1.0,
 ):
     """Dense-limit Fourier transform F(k) of a difference encoding (up to 2 pi)."""
-    sigma_e = np.asarray(width, dtype=float)
-    sigma_i = surround_width(sigma_e, surround_scale, convention)
-    amp_e, amp_i = _amplitudes(name, sigma_e, sigma_i, alpha_e, alpha_i)
+    sigma_e, sigma_i, amp_e, amp_i = _dog_parameters(
+        name, width, surround_scale, convention, alpha_e, alpha_i
+    )
     k2 = np.asarray(wavenumber, dtype=float) ** 2
     return amp_e * sigma_e**2 * np.exp(-(sigma_e**2) * k2 / 2) - (
         amp_i * sigma_i**2 * np.exp(-(sigma_i**2) * k2 / 2)
@@ -82,9 +89,9 @@ def stationary_wavenumber(
     alpha_i=1.0,
 ):
     """k* > 0 where dF/d(k^2) = 0 (rad/m), NaN where F has no such point."""
-    sigma_e = np.asarray(width, dtype=float)
-    sigma_i = surround_width(sigma_e, surround_scale, convention)
-    amp_e, amp_i = _amplitudes(name, sigma_e, sigma_i, alpha_e, alpha_i)
+    sigma_e, sigma_i, amp_e, amp_i = _dog_parameters(
+        name, width, surround_scale, convention, alpha_e, alpha_i
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         squared = (
             2
