@@ -1,15 +1,17 @@
 """Cost of null-calibrated grid calls, and how many surrogates a unit needs.
 
-Default run: times :func:`validate.nulls.calibrate` per null model on a few
-units of 44 x 44 bins (the paper's layout) and projects the time for 4096
-units with 100 surrogates each. ``--spread``: the spread, across seeds, of a
+Default run: :func:`validate.nulls.calibrate` on 4096 units of 44 x 44 bins
+(the paper's layout) with 100 surrogates each, per null model, timed in wall
+and CPU seconds; the goal is under a minute on a 2-core machine. ``--units``
+times fewer units and projects. ``--spread``: the spread, across seeds, of a
 unit's null 99th percentile against the number of surrogates N, for a
 smoothed-noise map and a noisy lattice; the default sample count is where
 that spread stops paying for its cost.
 
 Run from the repository root::
 
-    python benchmarks/bench_nulls.py [--units 32] [--samples 100] [--spread]
+    python benchmarks/bench_nulls.py [--units 4096] [--samples 100]
+        [--nulls ring spectrum noise fields] [--workers N] [--spread]
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.analytic_maps import hexagonal_map  # noqa: E402
 from validate.nulls import NULLS, calibrate, null_scores  # noqa: E402
+from validate.scores import available_cores  # noqa: E402
 
 BINS = 44
 BOX = 2.2  # m
@@ -51,29 +54,34 @@ def make_maps(units: int, seed: int) -> np.ndarray:
     return maps
 
 
-def timing(units: int, samples: int, holes: float) -> None:
+def timing(units: int, samples: int, holes: float, nulls) -> None:
     maps = make_maps(units, 0)
     if holes:
         maps[np.random.default_rng(1).random(maps.shape) < holes] = np.nan
     calibrate(maps[:1], box_width=BOX, samples=TARGET_SAMPLES)  # warm caches
     print(
         f"{units} units of {BINS} x {BINS}, {holes:.0%} unvisited bins, "
-        f"{samples} surrogates each; load average {os.getloadavg()[0]:.1f} "
-        f"on {os.cpu_count()} cores"
+        f"{samples} surrogates each, {available_cores()} threads; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
-    for null in NULLS:
+    scale = TARGET_UNITS * TARGET_SAMPLES / (units * samples)
+    for null in nulls:
         start, cpu = time.perf_counter(), time.process_time()
         result = calibrate(maps, box_width=BOX, null=null, samples=samples, seed=0)
         elapsed = time.perf_counter() - start
         cpu = time.process_time() - cpu
-        scale = TARGET_UNITS * TARGET_SAMPLES / (units * samples)
+        total = (
+            f"{elapsed:5.1f} s wall, {cpu:5.1f} s CPU"
+            if scale == 1
+            else f"projected {TARGET_UNITS} units x {TARGET_SAMPLES}: "
+            f"{elapsed * scale:5.0f} s wall, {cpu * scale:5.0f} s CPU"
+        )
         print(
-            f"  {null:9s} {elapsed / units * 1e3:7.1f} ms/unit wall, "
-            f"{cpu / units * 1e3:7.1f} ms/unit CPU "
-            f"({elapsed / (units * samples) * 1e3:.3f} ms wall per surrogate); "
-            f"projected {TARGET_UNITS} units x {TARGET_SAMPLES}: "
-            f"{elapsed * scale:5.0f} s wall, {cpu * scale:5.0f} s CPU; "
-            f"beats null: {result['n_beats_null']}/{result['n_defined']}"
+            f"  {null:9s} {elapsed / units * 1e3:7.2f} ms/unit wall, "
+            f"{cpu / units * 1e3:7.2f} ms/unit CPU "
+            f"({elapsed / (units * samples) * 1e6:.0f} us wall per surrogate); "
+            f"{total}; beats null: {result['n_beats_null']}/{result['n_defined']}",
+            flush=True,
         )
 
 
@@ -104,15 +112,16 @@ def spread() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--units", type=int, default=32)
+    parser.add_argument("--units", type=int, default=TARGET_UNITS)
     parser.add_argument("--samples", type=int, default=TARGET_SAMPLES)
     parser.add_argument("--holes", type=float, default=0.0)
+    parser.add_argument("--nulls", nargs="+", choices=NULLS, default=list(NULLS))
     parser.add_argument("--spread", action="store_true")
     args = parser.parse_args()
     if args.spread:
         spread()
     else:
-        timing(args.units, args.samples, args.holes)
+        timing(args.units, args.samples, args.holes, args.nulls)
 
 
 if __name__ == "__main__":

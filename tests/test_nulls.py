@@ -14,6 +14,7 @@ import scipy.ndimage
 import scipy.stats
 
 from tests.analytic_maps import bin_centres, hexagonal_map
+from validate import nulls
 from validate.cli import main
 from validate.nulls import (
     NULLS,
@@ -196,6 +197,33 @@ def test_a_units_null_does_not_depend_on_the_other_units(rng):
     assert together["null_p99_60"][0] == pytest.approx(
         alone["null_p99_60"][0], abs=1e-5
     )
+
+
+@pytest.mark.parametrize("shape", [(12, 16), (7, 9), (8, 5)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_drawn_spectra_are_transforms_of_real_white_noise(shape, dtype):
+    # Phases and noise are drawn on the rfft2 grid, not by transforming
+    # noise: they must be exactly the transforms of real maps (an inverse
+    # and forward transform returns them), the phasors of modulus 1, and
+    # the noise white: mean power equal at every wavevector, the maps'
+    # variance 1 / (ny nx) of it (Parseval).
+    rngs = [np.random.default_rng(4)]
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    phasors = nulls._random_phases(shape, 50, rngs, dtype)[0]
+    again = np.fft.rfft2(np.fft.irfft2(phasors, s=shape))
+    np.testing.assert_allclose(again, phasors, atol=tolerance)
+    np.testing.assert_allclose(np.abs(phasors), 1.0, atol=tolerance)
+
+    samples = 4000
+    noise = nulls._white_noise_spectrum(shape, samples, rngs, dtype)[0]
+    again = np.fft.rfft2(np.fft.irfft2(noise, s=shape))
+    np.testing.assert_allclose(again, noise, atol=tolerance * 10)
+    power = np.mean(np.abs(noise) ** 2, axis=0)
+    # Each wavevector's mean of 4000 powers (exponential, or chi-square with
+    # one degree of freedom where real): within 6 standard errors of 1.
+    np.testing.assert_allclose(power, 1.0, atol=6 * np.sqrt(2 / samples))
+    maps = np.fft.irfft2(noise, s=shape)
+    np.testing.assert_allclose(maps.var() * np.prod(shape), 1.0, atol=0.05)
 
 
 def test_field_surrogates_keep_sizes_and_peak_rates(rng):

@@ -61,7 +61,13 @@ import scipy.fft
 import scipy.ndimage
 import scipy.signal
 
-from validate.scores import DEFAULT_FORM, check_form, grid_scores
+from validate.scores import (
+    DEFAULT_FORM,
+    available_cores,
+    check_form,
+    grid_scores,
+    parallel_map,
+)
 from validate.statistics import wilson_interval
 
 logger = logging.getLogger(__name__)
@@ -132,7 +138,13 @@ def unit_streams(units: int, seed) -> list[np.random.Generator]:
 
 
 def surrogate_maps(
-    ratemaps, *, null: str = DEFAULT_NULL, samples: int, seed=0, rngs=None
+    ratemaps,
+    *,
+    null: str = DEFAULT_NULL,
+    samples: int,
+    seed=0,
+    rngs=None,
+    dtype=np.float64,
 ) -> np.ndarray:
     """Surrogate maps of every unit under a null model.
 
@@ -148,6 +160,9 @@ def surrogate_maps(
         Seed of the per-unit streams (ignored if ``rngs`` is given).
     rngs : list of numpy.random.Generator, optional
         One generator per unit.
+    dtype : numpy float type
+        Precision of the surrogates (``NULL_DTYPE`` when they are only scored;
+        the random draws depend on it).
 
     Returns
     -------
@@ -170,14 +185,83 @@ def surrogate_maps(
         "fields": _field_surrogates,
         "noise": _noise_surrogates,
     }[null]
-    surrogates = make(maps, samples, rngs)
+    surrogates = make(maps, samples, rngs, np.dtype(dtype)).astype(dtype, copy=False)
     surrogates[np.broadcast_to(np.isnan(maps)[:, None], surrogates.shape)] = np.nan
     return surrogates
 
 
-def _white_noise(shape, samples, rngs) -> np.ndarray:
-    """Standard normal fields, shape (units, samples, *shape), per-unit streams."""
-    return np.stack([rng.standard_normal((samples, *shape)) for rng in rngs])
+def _draws(rngs, samples, shape, dtype, draw) -> np.ndarray:
+    """``draw(rng, out)`` fills each unit's (samples, *shape) block from its
+    own stream; returns shape (units, samples, *shape)."""
+    out = np.empty((len(rngs), samples, *shape), dtype=dtype)
+    for rng, block in zip(rngs, out, strict=True):
+        draw(rng, block)
+    return out
+
+
+def _hermitian_columns(spectrum: np.ndarray, nx: int, real_value) -> np.ndarray:
+    """Give an rfft2 array the symmetries of a real (ny, nx) map's transform,
+    in place: its kx = 0 column (and kx = nx / 2 for even nx) must satisfy
+    F[-ky] = conj(F[ky]), and be real where ky = -ky, where it becomes
+    ``real_value(real part)``."""
+    ny = spectrum.shape[-2]
+    own = np.arange(ny)
+    mirror = -own % ny
+    upper, real = own > mirror, own == mirror
+    for column in {0, nx // 2} if nx % 2 == 0 else {0}:
+        values = spectrum[..., column]
+        values[..., upper] = np.conj(values[..., mirror[upper]])
+        values[..., real] = real_value(values[..., real].real)
+    return spectrum
+
+
+def _random_phases(shape, samples, rngs, dtype) -> np.ndarray:
+    """Unit phasors with uniform phases on the rfft2 grid of real (ny, nx)
+    maps: shape (units, samples, ny, nx // 2 + 1), per-unit streams.
+
+    With the symmetries of :func:`_hermitian_columns` (phase 0 or pi where
+    the transform is real), this is the phase distribution of the transform
+    of white noise, drawn without transforming noise.
+    """
+    ny, nx = shape
+    angle = _draws(
+        rngs,
+        samples,
+        (ny, nx // 2 + 1),
+        dtype,
+        lambda rng, out: rng.random(out=out, dtype=out.dtype),
+    )
+    angle *= 2 * np.pi
+    phasors = np.empty(angle.shape, dtype=np.result_type(dtype, np.complex64))
+    np.cos(angle, out=phasors.real)  # 10x faster than a complex exp
+    np.sin(angle, out=phasors.imag)
+    return _hermitian_columns(phasors, nx, lambda x: np.where(x >= 0, 1.0, -1.0))
+
+
+def _white_noise_spectrum(shape, samples, rngs, dtype) -> np.ndarray:
+    """The rfft2 of unit white noise on (ny, nx), up to a constant factor,
+    drawn directly: complex Gaussian of mean power 1 per wavevector, with the
+    symmetries of :func:`_hermitian_columns` (real and N(0, 1) where the
+    transform is real). Shape (units, samples, ny, nx // 2 + 1)."""
+    ny, nx = shape
+    parts = _draws(
+        rngs,
+        samples,
+        (ny, nx // 2 + 1, 2),
+        dtype,
+        lambda rng, out: rng.standard_normal(out=out, dtype=out.dtype),
+    )
+    parts *= np.sqrt(0.5)
+    spectrum = parts.view(np.result_type(dtype, np.complex64))[..., 0]
+    return _hermitian_columns(spectrum, nx, lambda x: x * np.sqrt(2.0))
+
+
+def _with_random_phases(amplitude, mean, samples, rngs, shape, dtype) -> np.ndarray:
+    """Real maps with rfft2 amplitudes ``amplitude`` (units, ny, nx // 2 + 1)
+    and random phases, plus ``mean``: shape (units, samples, ny, nx)."""
+    spectrum = _random_phases(shape, samples, rngs, dtype)
+    spectrum *= amplitude[:, None].astype(dtype)
+    return scipy.fft.irfft2(spectrum, s=shape) + mean[:, None].astype(dtype)
 
 
 def _fill_unvisited(maps: np.ndarray) -> np.ndarray:
@@ -198,21 +282,16 @@ def _fill_unvisited(maps: np.ndarray) -> np.ndarray:
     return np.where(valid, maps, interpolated)
 
 
-def _spectrum_surrogates(maps, samples, rngs) -> np.ndarray:
+def _spectrum_surrogates(maps, samples, rngs, dtype) -> np.ndarray:
     """Amplitude spectrum of each (filled) map with random phases."""
     _, ny, nx = maps.shape
     filled = _fill_unvisited(maps)
     mean = filled.mean(axis=(1, 2), keepdims=True)
     amplitude = np.abs(scipy.fft.rfft2(filled - mean))  # (units, ny, nx // 2 + 1)
-    # Phases of the transform of white noise: uniform and with exactly the
-    # symmetries a real map's transform needs.
-    phases = scipy.fft.rfft2(_white_noise((ny, nx), samples, rngs))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        phases = np.where(np.abs(phases) > 0, phases / np.abs(phases), 1.0)
-    return scipy.fft.irfft2(amplitude[:, None] * phases, s=(ny, nx)) + mean[:, None]
+    return _with_random_phases(amplitude, mean, samples, rngs, (ny, nx), dtype)
 
 
-def _ring_surrogates(maps, samples, rngs) -> np.ndarray:
+def _ring_surrogates(maps, samples, rngs, dtype) -> np.ndarray:
     """Radially averaged power spectrum of each (filled) map, random phases."""
     units, ny, nx = maps.shape
     filled = _fill_unvisited(maps)
@@ -232,10 +311,7 @@ def _ring_surrogates(maps, samples, rngs) -> np.ndarray:
     members[np.arange(ring.size), ring] = weight
     ring_power = power.reshape(units, -1) @ members / np.maximum(counts, 1)
     amplitude = np.sqrt(ring_power[:, ring]).reshape(power.shape)
-    phases = scipy.fft.rfft2(_white_noise((ny, nx), samples, rngs))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        phases = np.where(np.abs(phases) > 0, phases / np.abs(phases), 1.0)
-    return scipy.fft.irfft2(amplitude[:, None] * phases, s=(ny, nx)) + mean[:, None]
+    return _with_random_phases(amplitude, mean, samples, rngs, (ny, nx), dtype)
 
 
 def lag1_correlation(ratemaps) -> tuple[np.ndarray, np.ndarray]:
@@ -260,7 +336,7 @@ def lag1_correlation(ratemaps) -> tuple[np.ndarray, np.ndarray]:
     return out[0], out[1]
 
 
-def _noise_surrogates(maps, samples, rngs) -> np.ndarray:
+def _noise_surrogates(maps, samples, rngs, dtype) -> np.ndarray:
     """Periodic Gaussian-smoothed noise with the unit's lag-1 correlations."""
     _, ny, nx = maps.shape
     sigmas = []
@@ -277,8 +353,8 @@ def _noise_surrogates(maps, samples, rngs) -> np.ndarray:
         * np.pi**2
         * (sigma_y[:, None, None] ** 2 * fy**2 + sigma_x[:, None, None] ** 2 * fx**2)
     )
-    noise = scipy.fft.rfft2(_white_noise((ny, nx), samples, rngs))
-    smooth = scipy.fft.irfft2(noise * transfer[:, None], s=(ny, nx))
+    noise = _white_noise_spectrum((ny, nx), samples, rngs, dtype)
+    smooth = scipy.fft.irfft2(noise * transfer[:, None].astype(dtype), s=(ny, nx))
     # Same mean and spread as the unit's map (scores ignore both anyway).
     valid = np.isfinite(maps)
     count = np.maximum(valid.sum(axis=(1, 2)), 1)
@@ -321,7 +397,7 @@ def field_extents(ratemap: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.where(valid & (distance <= FIELD_MARGIN_BINS), grown, 0)
 
 
-def _field_surrogates(maps, samples, rngs) -> np.ndarray:
+def _field_surrogates(maps, samples, rngs, dtype) -> np.ndarray:
     """The unit's fields, with their flanks, moved to random positions where
     their cores overlap no other core and no unvisited bin; the rest of the
     map stays (the fields' old places at the median of the field-free bins).
@@ -403,8 +479,12 @@ def null_scores(
     samples: int = DEFAULT_NULL_SAMPLES,
     seed=0,
     form: str = DEFAULT_FORM,
+    workers: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """60- and 90-degree scores of every unit's surrogates.
+
+    Units are scored in batches on ``workers`` threads (default: one per
+    available core); the scores do not depend on it.
 
     Returns
     -------
@@ -419,18 +499,30 @@ def null_scores(
     rngs = unit_streams(units, seed)
     score_60 = np.full((units, samples), np.nan)
     score_90 = np.full((units, samples), np.nan)
-    per_batch = max(1, MAPS_PER_BATCH // samples)
-    for start in range(0, units, per_batch):
-        batch = slice(start, start + per_batch)
+    workers = available_cores() if workers is None else workers
+    per_batch = max(1, min(MAPS_PER_BATCH // samples, -(-units // workers)))
+    batches = [slice(start, start + per_batch) for start in range(0, units, per_batch)]
+    # Batches of units on threads; a lone batch spreads its maps instead.
+    inner = workers if len(batches) == 1 else 1
+
+    def score(batch):
         surrogates = surrogate_maps(
-            maps[batch], null=null, samples=samples, rngs=rngs[batch]
+            maps[batch],
+            null=null,
+            samples=samples,
+            rngs=rngs[batch],
+            dtype=NULL_DTYPE,
         )
         scored = grid_scores(
             surrogates.reshape(-1, ny, nx),
             bin_size=bin_size,
             form=form,
             dtype=NULL_DTYPE,
+            workers=inner,
         )
+        return batch, scored
+
+    for batch, scored in parallel_map(score, batches, workers):
         score_60[batch] = scored["score_60"].reshape(-1, samples)
         score_90[batch] = scored["score_90"].reshape(-1, samples)
     return score_60, score_90
