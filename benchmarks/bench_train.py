@@ -4,7 +4,7 @@ Trains one network with the CPU defaults (or the options given) and, after
 each of the given amounts of *training* time (evaluation time excluded),
 evaluates it: top-3 decoding error, best 60-degree score, fractions of
 hidden units above 0.3 and 0.8, the fraction beating the null's 99th
-percentile (spectrum null of :mod:`validate.nulls`), the median grid period
+percentile (the default ring null of :mod:`validate.nulls`), the median grid period
 of units above 0.3 and the training speed. It also measures the machine's
 matrix-multiply peak (a large float32 ``torch`` matmul, same threads, same
 process) and reports the FLOP utilisation of training: counted
@@ -16,6 +16,11 @@ short::
     python benchmarks/bench_train.py                 # 5, 10, 20, 40 minutes
     python benchmarks/bench_train.py --minutes 1 2   # a quick look
     python benchmarks/bench_train.py --hidden 512 --out /tmp/bench
+    python benchmarks/bench_train.py --util 256 512 1024 2048  # no training
+
+``--util`` only times training steps (after a warm-up) for each number of
+hidden units given and prints the FLOP utilisation of each: what a larger
+network does to it.
 
 Columns: ``util`` is the FLOP utilisation against the wall-clock peak,
 ``utilC`` the same per CPU second (robust to other processes sharing the
@@ -99,6 +104,53 @@ def _load() -> str:
         return stream.read().split()[0]
 
 
+def utilisation_table(args, warmup: int = 10, seconds: float = 15.0) -> int:
+    """Steady-state steps per second and FLOP utilisation per hidden size."""
+    torch.set_num_threads(args.threads)
+    encoding = Encoding(
+        args.encoding,
+        width=args.width,
+        surround_scale=args.surround_scale,
+        convention=args.convention,
+        n_cells=args.place_cells,
+    )
+    peak, _ = matmul_peak(args.peak_size)
+    print(
+        f"FLOP utilisation by hidden units: {args.encoding}, batch "
+        f"{args.batch_size} x {args.sequence_length}, {args.threads} threads, "
+        f"compile {'on' if args.compile else 'off'}, matmul peak {peak:.0f} "
+        f"GFLOP/s; {warmup} warm-up steps, then {seconds:g} s of steps"
+    )
+    print(f"{'hidden':>7} {'GFLOP/step':>10} {'steps/s':>8} {'GFLOP/s':>8} {'util':>5}")
+    for hidden in args.util:
+        config = TrainConfig(
+            steps=10**9,
+            batch_size=args.batch_size,
+            sequence_length=args.sequence_length,
+            learning_rate=args.lr,
+            seed=args.seed,
+            threads=args.threads,
+            device=args.device,
+            compile=args.compile,
+        )
+        model = ModelConfig(hidden=hidden, outputs=encoding.n_outputs, cell=args.rnn)
+        trainer = Trainer(encoding, draw_run_cells(encoding, args.seed), model, config)
+        for _ in range(warmup):
+            trainer.train_step()
+        steps, started = 0, trainer.train_seconds
+        while trainer.train_seconds - started < seconds:
+            trainer.train_step()
+            steps += 1
+        rate = steps / (trainer.train_seconds - started)
+        flops = trainer.flops_per_step()
+        print(
+            f"{hidden:>7d} {flops / 1e9:>10.2f} {rate:>8.2f} "
+            f"{flops * rate / 1e9:>8.0f} {flops * rate / (peak * 1e9):>5.0%}",
+            flush=True,
+        )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     defaults = TrainConfig()
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -127,7 +179,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--null-samples", type=int, default=100)
     p.add_argument("--peak-size", type=int, default=PEAK_SIZE)
     p.add_argument("--out", help="directory for the run and bench_train.json")
+    p.add_argument(
+        "--util",
+        type=int,
+        nargs="+",
+        metavar="HIDDEN",
+        help="only time steps at these numbers of hidden units",
+    )
     args = p.parse_args(argv)
+    if args.util:
+        return utilisation_table(args)
 
     torch.set_num_threads(args.threads)
     encoding = Encoding(

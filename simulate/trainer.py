@@ -136,6 +136,11 @@ class Trainer:
             )
         if config.threads is not None:
             torch.set_num_threads(config.threads)
+        if config.device == "cpu":
+            # Subnormal floats (tiny targets of far cells, their products)
+            # take a slow path on x86 CPUs: 5x slower softmaxes. Flushing
+            # them to zero changes nothing measurable (below 1e-38).
+            torch.set_flush_denormal(True)
         self.encoding = encoding
         self.cells = cells
         self.model_config = model_config
@@ -158,8 +163,12 @@ class Trainer:
             torch.manual_seed(init_seed)
             self.model = PathIntegrator(model_config)
         self.model.to(device=self.device, dtype=self.dtype)
+        # One fused kernel for the whole update (3x faster than the loop
+        # over parameters on CPU); same arithmetic, same state layout.
         self.optimizer = torch.optim.Adam(
-            self.model.parameters(), lr=config.learning_rate
+            self.model.parameters(),
+            lr=config.learning_rate,
+            fused=self.device.type in ("cpu", "cuda"),
         )
         self._encode = self._eager_targets
         if config.compile:
