@@ -17,10 +17,14 @@ short::
     python benchmarks/bench_train.py --minutes 1 2   # a quick look
     python benchmarks/bench_train.py --hidden 512 --out /tmp/bench
     python benchmarks/bench_train.py --util 256 512 1024 2048  # no training
+    python benchmarks/bench_train.py --maps /tmp/bench/checkpoint_20min.pt
 
 ``--util`` only times training steps (after a warm-up) for each number of
 hidden units given and prints the FLOP utilisation of each: what a larger
-network does to it.
+network does to it. ``--maps CHECKPOINT`` evaluates a network saved by a
+run with ``--out`` (same encoding options), writes its ``ratemaps.npz`` and
+``scores.json`` beside it (or into ``--out``) and draws the rate maps and
+autocorrelograms of the best units that beat the null, ``grid_units.png``.
 
 Columns: ``util`` is the FLOP utilisation against the wall-clock peak,
 ``utilC`` the same per CPU second (robust to other processes sharing the
@@ -151,6 +155,63 @@ def utilisation_table(args, warmup: int = 10, seconds: float = 15.0) -> int:
     return 0
 
 
+def show_maps(args, limit: int = 8) -> int:
+    """Evaluate a saved network; draw the best units that beat the null."""
+    import numpy as np
+
+    from simulate.trainer import read_checkpoint
+    from validate.plotting import maps_and_autocorrelograms
+
+    torch.set_num_threads(args.threads)
+    state = read_checkpoint(args.maps)
+    out = Path(args.out) if args.out else Path(args.maps).parent
+    out.mkdir(parents=True, exist_ok=True)
+    encoding = Encoding(
+        args.encoding,
+        width=args.width,
+        surround_scale=args.surround_scale,
+        convention=args.convention,
+        n_cells=args.place_cells,
+    )
+    model = ModelConfig(**state["model_config"])
+    config = TrainConfig(**state["train_config"])
+    cells = draw_run_cells(encoding, config.seed)
+    trainer = Trainer(encoding, cells, model, config, run_dir=out)
+    trainer.load_checkpoint(args.maps)
+    evaluation = GridEvaluation(
+        walks=args.eval_walks, null_samples=args.null_samples, write=True
+    )
+    summary = trainer.evaluate(evaluation, final=True)
+    units = json.loads((out / "scores.json").read_text())["units"]
+    with np.load(out / "ratemaps.npz") as data:
+        maps = data["ratemaps"]
+    beating = np.array([bool(unit.get("beats_null")) for unit in units])
+    # Dead units have no score (null in the JSON).
+    score = np.array(
+        [np.nan if u["score_60"] is None else u["score_60"] for u in units]
+    )
+    shown = np.where(beating, score, np.nan)
+    figure = out / "grid_units.png"
+    maps_and_autocorrelograms(
+        figure,
+        maps,
+        {"score_60": shown},
+        box_width=encoding.box_width,
+        box_height=encoding.box_height_m,
+        title=f"{Path(args.maps).name}: step {trainer.step}, units beating the "
+        f"{evaluation.null} null (p <= 0.01), best {min(limit, beating.sum())} "
+        f"of {beating.sum()}",
+        limit=max(1, min(limit, int(beating.sum()))),
+    )
+    print(
+        f"step {trainer.step}: decoding "
+        f"{summary['decoding_error'] * CM_PER_M:.1f} cm, "
+        f"{beating.sum()}/{beating.size} units beat the {evaluation.null} null; "
+        f"figure {figure}"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     defaults = TrainConfig()
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -179,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--null-samples", type=int, default=100)
     p.add_argument("--peak-size", type=int, default=PEAK_SIZE)
     p.add_argument("--out", help="directory for the run and bench_train.json")
+    p.add_argument("--maps", metavar="CHECKPOINT", help="only draw its grid units")
     p.add_argument(
         "--util",
         type=int,
@@ -189,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.util:
         return utilisation_table(args)
+    if args.maps:
+        return show_maps(args)
 
     torch.set_num_threads(args.threads)
     encoding = Encoding(

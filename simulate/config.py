@@ -14,8 +14,12 @@ import numpy as np
 
 CELLS = ("rnn", "gru", "lstm")
 DTYPES = ("float32", "float64")
-#: Default number of recurrent units of the compact CPU configuration.
-DEFAULT_HIDDEN = 256
+#: Default number of recurrent units of the compact CPU configuration. Time to
+#: grid on 2 free cores (``benchmarks/bench_train.py``, DoS 0.12 m, ring null):
+#: 512 units had 6.8% of units beating the null after 5 minutes and 6.6% after
+#: 10 (decoding 7.5 and 7.2 cm); 256 units peaked at 4.7% (5 minutes) and fell
+#: to 2.7% by 40, although their steps are 1.75x faster.
+DEFAULT_HIDDEN = 512
 
 
 @dataclass(frozen=True)

@@ -325,3 +325,28 @@ def test_a_failing_compile_falls_back_to_eager(monkeypatch, caplog):
         for _ in range(2):
             assert torch.equal(eager.train_step()[0], compiled.train_step()[0])
     assert "running eagerly" in caplog.text
+
+
+def test_null_summary_interval_is_over_all_units():
+    # 3 of 10 units beat the null, 4 are dead (undefined): the fraction is
+    # 3 / 10 and its Wilson interval must be the one of 3 in 10 (closed form:
+    # centre (p + z^2 / 2n) / (1 + z^2 / n), half-width
+    # z sqrt(p (1 - p) / n + z^2 / 4n^2) / (1 + z^2 / n)).
+    from validate.evaluation import summarise_null
+
+    beats = np.array([True] * 3 + [False] * 7)
+    calibrated = {
+        "beats_null": beats,
+        "null": "ring",
+        "samples": 100,
+        "fraction_ci": (0.2, 0.9),  # calibrate's, over the 6 defined units
+        "chance_fraction": 0.0099,
+    }
+    summary = summarise_null(calibrated)
+    z, n, p = 1.959963984540054, 10, 0.3
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    assert summary["fraction_beating_null"] == 0.3
+    np.testing.assert_allclose(
+        summary["fraction_beating_null_ci"], [centre - half, centre + half]
+    )

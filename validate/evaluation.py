@@ -26,6 +26,7 @@ from simulate.files import write_json, write_npz
 from validate.nulls import DEFAULT_NULL, calibrate
 from validate.ratemaps import DEFAULT_BINS, compute_ratemaps
 from validate.scores import DEFAULT_FORM, score_maps
+from validate.statistics import wilson_interval
 
 logger = logging.getLogger(__name__)
 
@@ -172,15 +173,18 @@ def summarise_null(calibrated: dict[str, Any]) -> dict[str, Any]:
     """Population summary of a :func:`validate.nulls.calibrate` result.
 
     ``fraction_beating_null`` is over all hidden units (a unit with an
-    undefined score does not beat the null); ``fraction_beating_null_ci`` is
-    calibrate's Wilson interval over the units with a defined score.
+    undefined score, e.g. a dead one, does not beat the null), and so is its
+    Wilson 95% interval ``fraction_beating_null_ci`` (calibrate's own
+    interval is over the units with a defined score).
     """
     beats = np.asarray(calibrated["beats_null"], dtype=bool)
     return {
         "null": calibrated["null"],
         "null_samples": int(calibrated["samples"]),
         "fraction_beating_null": float(beats.mean()) if beats.size else None,
-        "fraction_beating_null_ci": [float(v) for v in calibrated["fraction_ci"]],
+        "fraction_beating_null_ci": [
+            float(v) for v in wilson_interval(int(beats.sum()), beats.size)
+        ],
         "null_chance_fraction": float(calibrated["chance_fraction"]),
     }
 

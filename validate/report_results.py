@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simulate.config import DEFAULT_HIDDEN
 from simulate.files import write_json
 from validate.compare import aggregate_by_width, expand_run_dirs, run_summary
 from validate.paper_data import fig4a_percentages, gaussian_sweep_statistics
@@ -467,6 +468,7 @@ def _finished_with(run_dir: Path, steps: int, seed: int) -> bool:
     return (
         (run_dir / "scores.json").is_file()
         and config.get("train", {}).get("steps") == steps
+        and config.get("model", {}).get("hidden") == DEFAULT_HIDDEN
         and config.get("seed") == seed
     )
 
