@@ -108,16 +108,21 @@ def _load() -> str:
         return stream.read().split()[0]
 
 
-def utilisation_table(args, warmup: int = 10, seconds: float = 15.0) -> int:
-    """Steady-state steps per second and FLOP utilisation per hidden size."""
-    torch.set_num_threads(args.threads)
-    encoding = Encoding(
+def benchmark_encoding(args) -> Encoding:
+    """The encoding named by the command-line options."""
+    return Encoding(
         args.encoding,
         width=args.width,
         surround_scale=args.surround_scale,
         convention=args.convention,
         n_cells=args.place_cells,
     )
+
+
+def utilisation_table(args, warmup: int = 10, seconds: float = 15.0) -> int:
+    """Steady-state steps per second and FLOP utilisation per hidden size."""
+    torch.set_num_threads(args.threads)
+    encoding = benchmark_encoding(args)
     peak, _ = matmul_peak(args.peak_size)
     print(
         f"FLOP utilisation by hidden units: {args.encoding}, batch "
@@ -166,13 +171,7 @@ def show_maps(args, limit: int = 8) -> int:
     state = read_checkpoint(args.maps)
     out = Path(args.out) if args.out else Path(args.maps).parent
     out.mkdir(parents=True, exist_ok=True)
-    encoding = Encoding(
-        args.encoding,
-        width=args.width,
-        surround_scale=args.surround_scale,
-        convention=args.convention,
-        n_cells=args.place_cells,
-    )
+    encoding = benchmark_encoding(args)
     model = ModelConfig(**state["model_config"])
     config = TrainConfig(**state["train_config"])
     cells = draw_run_cells(encoding, config.seed)
@@ -255,13 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         return show_maps(args)
 
     torch.set_num_threads(args.threads)
-    encoding = Encoding(
-        args.encoding,
-        width=args.width,
-        surround_scale=args.surround_scale,
-        convention=args.convention,
-        n_cells=args.place_cells,
-    )
+    encoding = benchmark_encoding(args)
     config = TrainConfig(
         steps=10**9,  # bounded by time, not steps
         batch_size=args.batch_size,
