@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.analytic_maps import hexagonal_map  # noqa: E402
 from validate.nulls import NULLS, calibrate, null_scores  # noqa: E402
-from validate.scores import available_cores  # noqa: E402
+from validate.parallel import available_cores  # noqa: E402
 
 BINS = 44
 BOX = 2.2  # m

@@ -61,13 +61,8 @@ import scipy.fft
 import scipy.ndimage
 import scipy.signal
 
-from validate.scores import (
-    DEFAULT_FORM,
-    available_cores,
-    check_form,
-    grid_scores,
-    parallel_map,
-)
+from validate.parallel import available_cores, parallel_map
+from validate.scores import DEFAULT_FORM, check_form, grid_scores
 from validate.statistics import wilson_interval
 
 logger = logging.getLogger(__name__)

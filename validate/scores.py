@@ -40,17 +40,17 @@ Banino A. et al. (2018) Nature 557:429, doi:10.1038/s41586-018-0102-6.
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import functools
 import logging
-import os
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft
 import scipy.ndimage
 import scipy.sparse
+
+from validate.parallel import parallel_map
 
 logger = logging.getLogger(__name__)
 
@@ -94,30 +94,6 @@ BINS_PER_CHUNK = 32 * 44 * 44
 
 def _chunk_units(ny: int, nx: int) -> int:
     return max(1, BINS_PER_CHUNK // (ny * nx))
-
-
-def available_cores() -> int:
-    """CPU cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def parallel_map(function, items, workers: int | None = None):
-    """``map(function, items)`` on up to ``workers`` threads, in order.
-
-    ``workers`` None means one thread per available core; 1 (or a single
-    item) runs in the calling thread.
-    """
-    items = list(items)
-    workers = available_cores() if workers is None else int(workers)
-    if workers < 1:
-        raise ValueError(f"workers must be at least 1, got {workers}")
-    if workers == 1 or len(items) <= 1:
-        return [function(item) for item in items]
-    with concurrent.futures.ThreadPoolExecutor(min(workers, len(items))) as pool:
-        return list(pool.map(function, items))
 
 
 #: Human-readable summary of the conventions, for outputs that need to say it.

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from simulate.files import write_text
+from validate.parallel import available_cores
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ def connect(scheduler: str | None, *, workers: int | None = None, threads: int =
                 f"cannot reach Dask scheduler at {scheduler!r}: {exc}"
             ) from None
     if workers is None:
-        workers = max(1, (os.cpu_count() or 1) // max(threads, 1))
+        workers = max(1, available_cores() // max(threads, 1))
     cluster = LocalCluster(
         n_workers=workers,
         threads_per_worker=1,
