@@ -16,7 +16,13 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from simulate.config import ModelConfig, TrainConfig
 from simulate.decoding import decode_positions, position_errors, torch_cells
-from simulate.model import PathIntegrator, cross_entropy, mean_squared_error, step_flops
+from simulate.model import (
+    PathIntegrator,
+    cross_entropy,
+    mean_squared_error,
+    relu_recurrence,
+    step_flops,
+)
 from simulate.trainer import (
     CHECKPOINT,
     METRICS,
@@ -228,6 +234,74 @@ def test_mse_is_a_mean_over_batch_time_and_units():
     assert mean_squared_error(torch.tensor(y), torch.tensor(p)).item() == pytest.approx(
         np.sum((y - p) ** 2) / y.size
     )
+
+
+# -- the ReLU recurrence ------------------------------------------------------
+
+
+def _recurrence_problem(seed=0, steps=7, batch=5, hidden=6):
+    generator = torch.Generator().manual_seed(seed)
+
+    def draw(*shape, scale=1.0):
+        return (
+            scale * torch.randn(*shape, generator=generator, dtype=torch.float64)
+        ).requires_grad_()
+
+    velocities = torch.randn(steps, batch, 2, generator=generator, dtype=torch.float64)
+    return (
+        velocities,
+        draw(batch, hidden),
+        draw(hidden, 2),
+        draw(hidden, hidden, scale=0.5),
+    )
+
+
+def test_relu_recurrence_matches_torchs_rnn_and_its_gradients():
+    velocities, h0, w_in, w_rec = _recurrence_problem()
+    reference = torch.nn.RNN(2, 6, nonlinearity="relu", bias=False).double()
+    with torch.no_grad():
+        reference.weight_ih_l0.copy_(w_in)
+        reference.weight_hh_l0.copy_(w_rec)
+    expected, _ = reference(velocities, h0.detach()[None].requires_grad_())
+    states = relu_recurrence(velocities, h0, w_in, w_rec)
+    assert 0.2 < (states > 0).double().mean() < 0.8  # both sides of the kink
+    torch.testing.assert_close(states, expected, rtol=1e-12, atol=1e-12)
+
+    readout = torch.randn(
+        states.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64
+    )
+    mine = torch.autograd.grad((states * readout).sum(), (h0, w_in, w_rec))
+    h0_ref = h0.detach()[None].requires_grad_()
+    expected, _ = reference(velocities, h0_ref)
+    theirs = torch.autograd.grad(
+        (expected * readout).sum(),
+        (h0_ref, reference.weight_ih_l0, reference.weight_hh_l0),
+    )
+    for got, want in zip(mine, (theirs[0][0], *theirs[1:]), strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_relu_recurrence_gradients_match_finite_differences():
+    velocities, h0, w_in, w_rec = _recurrence_problem(
+        seed=2, steps=4, batch=3, hidden=4
+    )
+    assert torch.autograd.gradcheck(
+        lambda *weights: relu_recurrence(velocities, *weights), (h0, w_in, w_rec)
+    )
+
+
+def test_time_major_and_batch_first_networks_agree():
+    model = PathIntegrator(ModelConfig(hidden=8, outputs=5)).double()
+    velocities, code = torch.randn(3, 4, 2).double(), torch.rand(3, 5).double()
+    batch_first = model(velocities, code)
+    time_major = model(velocities.transpose(0, 1), code, time_major=True)
+    torch.testing.assert_close(time_major.transpose(0, 1), batch_first)
+
+
+def test_relu_recurrence_refuses_differentiable_inputs():
+    velocities, h0, w_in, w_rec = _recurrence_problem()
+    with pytest.raises(ValueError, match="inputs"):
+        relu_recurrence(velocities.requires_grad_(), h0, w_in, w_rec)
 
 
 # -- FLOPs ------------------------------------------------------------------
