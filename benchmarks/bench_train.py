@@ -35,22 +35,29 @@ on a shared machine depend on what else runs there.
 
 from __future__ import annotations
 
-import os
-
-# Idle OpenMP threads sleep instead of spinning, so two threads degrade
-# gracefully when other processes share the cores (must precede torch).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from dataclasses import asdict  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import math
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from simulate.machine import choose_openmp_waiting  # noqa: E402 (no torch)
+
+
+def _threads_option(argv: list[str]) -> int:
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--threads", type=int, default=2)
+    return early.parse_known_args(argv)[0].threads
+
+
+# How idle OpenMP threads wait is read when torch loads: spin on free cores,
+# sleep on a busy machine, as the train command chooses (simulate.machine).
+OPENMP_WAITING = choose_openmp_waiting(_threads_option(sys.argv[1:]))
 
 import torch  # noqa: E402
 
@@ -127,8 +134,9 @@ def utilisation_table(args, warmup: int = 10, seconds: float = 15.0) -> int:
     print(
         f"FLOP utilisation by hidden units: {args.encoding}, batch "
         f"{args.batch_size} x {args.sequence_length}, {args.threads} threads, "
-        f"compile {'on' if args.compile else 'off'}, matmul peak {peak:.0f} "
-        f"GFLOP/s; {warmup} warm-up steps, then {seconds:g} s of steps"
+        f"compile {'on' if args.compile else 'off'}, OpenMP waiting "
+        f"{OPENMP_WAITING}, matmul peak {peak:.0f} GFLOP/s; {warmup} warm-up "
+        f"steps, then {seconds:g} s of steps"
     )
     print(f"{'hidden':>7} {'GFLOP/step':>10} {'steps/s':>8} {'GFLOP/s':>8} {'util':>5}")
     for hidden in args.util:
@@ -298,8 +306,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.sequence_length} steps, lr {args.lr:g}"
         + (f" (half-life {args.lr_half_life:g} steps)" if args.lr_half_life else "")
         + f", weight decay {args.weight_decay:g} from step "
-        f"{args.weight_decay_start}, {args.threads} threads, compile "
-        f"{'on' if args.compile else 'off'}, torch {torch.__version__}"
+        f"{args.weight_decay_start}, {args.threads} threads (OpenMP waiting "
+        f"{OPENMP_WAITING}), compile {'on' if args.compile else 'off'}, torch "
+        f"{torch.__version__}"
     )
     print(header)
     if predicted is not None:

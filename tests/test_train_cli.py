@@ -91,6 +91,7 @@ def test_a_run_writes_its_directory(tmp_path, capsys):
     assert config["seed"] == 0
     assert config["surround_convention"] == "paper"
     assert config["threads"] == 1
+    assert config["openmp_waiting"] == "loaded"  # torch was loaded before the run
     assert config["torch_version"] == torch.__version__
     assert config["version"]
     assert config["encoding"]["name"] == "dos"

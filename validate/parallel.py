@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import concurrent.futures
-import os
 
+from simulate.machine import available_cores
 
-def available_cores() -> int:
-    """CPU cores this process may run on (its affinity where the OS has one)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+__all__ = ["available_cores", "parallel_map"]
 
 
 def parallel_map(function, items, workers: int | None = None):

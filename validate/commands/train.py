@@ -15,12 +15,12 @@ import dataclasses
 import importlib.metadata
 import json
 import math
-import os
 import platform
 import sys
 from pathlib import Path
 from typing import Any
 
+from simulate.machine import choose_openmp_waiting
 from validate.cli import CommandError, add_json_flag
 
 CONFIG = "config.json"
@@ -163,6 +163,10 @@ def run(args) -> tuple[dict[str, Any], str]:
     """Train (or resume) a run; returns (result dict, human-readable text)."""
     out = Path(args.out)
     _check_flags(args)
+    # Before anything loads torch (planning does): how idle OpenMP threads
+    # wait, spinning on free cores, sleeping on a busy machine (see
+    # simulate.machine).
+    waiting = choose_openmp_waiting(args.threads)
     if out.exists() and not out.is_dir():
         raise CommandError(f"--out {out} is a file, not a run directory")
     if args.resume:
@@ -175,10 +179,7 @@ def run(args) -> tuple[dict[str, Any], str]:
             )
         plan = _new_plan(args)
 
-    # Heavy imports only now (torch), after every check of the input. Idle
-    # OpenMP threads should sleep rather than spin: on a CPU shared with other
-    # processes, spinning threads made two-thread steps several times slower.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # Heavy imports only now, after every check of the input.
     import torch
 
     from simulate.files import write_json, write_npz
@@ -200,7 +201,9 @@ def run(args) -> tuple[dict[str, Any], str]:
         write_npz(out / PLACE_CELLS, **cells.to_dict())
     write_json(
         out / CONFIG,
-        _config_record(trainer, evaluation, torch_version=torch.__version__),
+        _config_record(
+            trainer, evaluation, torch_version=torch.__version__, waiting=waiting
+        ),
     )
 
     last = trainer.run(evaluate=evaluation, progress=not args.no_progress)
@@ -226,6 +229,7 @@ def run(args) -> tuple[dict[str, Any], str]:
         "steps_per_second": steps_per_second,
         "flops_per_step": trainer.flops_per_step(),
         "threads": torch.get_num_threads(),
+        "openmp_waiting": waiting,
         "files": sorted(p.name for p in out.iterdir() if not p.name.startswith(".")),
         "units_of": {"decoding_error": "m", "median_grid_period": "m"},
     }
@@ -373,7 +377,9 @@ def _resume_plan(args, out: Path) -> dict[str, Any]:
     return {"run": (encoding, cells, model_config, config)}
 
 
-def _config_record(trainer, evaluation, *, torch_version: str) -> dict[str, Any]:
+def _config_record(
+    trainer, evaluation, *, torch_version: str, waiting: str
+) -> dict[str, Any]:
     from simulate.trajectories import walk_to_dict
 
     try:
@@ -390,6 +396,7 @@ def _config_record(trainer, evaluation, *, torch_version: str) -> dict[str, Any]
         "seed": trainer.config.seed,
         "surround_convention": trainer.encoding.convention,
         "threads": torch.get_num_threads(),
+        "openmp_waiting": waiting,
         "encoding": trainer.encoding.to_dict(),
         "model": dataclasses.asdict(trainer.model_config),
         "train": dataclasses.asdict(trainer.config),
