@@ -6,8 +6,8 @@ evaluates it: top-3 decoding error, best 60-degree score, fractions of
 hidden units above 0.3 and 0.8, the fraction beating the null's 99th
 percentile (the default ring null of :mod:`validate.nulls`), the median grid period
 of units above 0.3 and the training speed. It also measures the machine's
-matrix-multiply peak (a large float32 ``torch`` matmul, same threads, same
-process) and reports the FLOP utilisation of training: counted
+matrix-multiply peak (a large float32 ``torch`` matmul, same threads, in a
+child process) and reports the FLOP utilisation of training: counted
 matrix-multiply FLOPs per step times steps per second, over that peak.
 
 Run from the repository root; durations are configurable so it can run
@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import multiprocessing
 import sys
 import time
 from dataclasses import asdict
@@ -79,14 +80,28 @@ PEAK_SECONDS = 3.0
 
 
 def matmul_peak(
-    size: int = PEAK_SIZE, seconds: float = PEAK_SECONDS
+    size: int = PEAK_SIZE, seconds: float = PEAK_SECONDS, threads: int | None = None
 ) -> tuple[float, float]:
     """Float32 matmul peak: GFLOP per wall second and per CPU second.
+
+    Measured in a child process with the same number of threads: after a
+    few seconds of large products, the training steps of the same process
+    ran 6-10% slower for the rest of its life (measured at 512 units,
+    whether the products allocated or not), so a peak taken in-process would
+    lower the utilisation it is the denominator of.
 
     The rate per CPU second (all threads' time) is what the process achieves
     when it runs; it is robust to other processes sharing the cores, where
     the rate per wall second is not.
     """
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        return pool.apply(_matmul_peak, (size, seconds, threads))
+
+
+def _matmul_peak(size: int, seconds: float, threads: int | None):
+    if threads is not None:
+        torch.set_num_threads(threads)
     a = torch.randn(size, size)
     b = torch.randn(size, size)
     a @ b  # warm-up
@@ -130,7 +145,7 @@ def utilisation_table(args, warmup: int = 10, seconds: float = 15.0) -> int:
     """Steady-state steps per second and FLOP utilisation per hidden size."""
     torch.set_num_threads(args.threads)
     encoding = benchmark_encoding(args)
-    peak, _ = matmul_peak(args.peak_size)
+    peak, _ = matmul_peak(args.peak_size, threads=args.threads)
     print(
         f"FLOP utilisation by hidden units: {args.encoding}, batch "
         f"{args.batch_size} x {args.sequence_length}, {args.threads} threads, "
@@ -284,7 +299,9 @@ def main(argv: list[str] | None = None) -> int:
         out.mkdir(parents=True, exist_ok=True)
 
     peak, peak_cpu = (
-        matmul_peak(args.peak_size) if args.device == "cpu" else (None, None)
+        matmul_peak(args.peak_size, threads=args.threads)
+        if args.device == "cpu"
+        else (None, None)
     )
     trainer = Trainer(encoding, draw_run_cells(encoding, args.seed), model, config)
     evaluation = GridEvaluation(

@@ -38,6 +38,7 @@ from tqdm import tqdm
 from simulate.config import ModelConfig, TrainConfig
 from simulate.decoding import torch_cells
 from simulate.files import atomic_open, jsonable, write_bytes
+from simulate.machine import keep_freed_memory
 from simulate.model import LOSSES, PathIntegrator, step_flops
 from simulate.trajectories import WalkConfig, random_walk
 from theory.cells import PlaceCells
@@ -141,6 +142,7 @@ class Trainer:
             # take a slow path on x86 CPUs: 5x slower softmaxes. Flushing
             # them to zero changes nothing measurable (below 1e-38).
             torch.set_flush_denormal(True)
+            keep_freed_memory()  # no page faults for each step's tensors
         self.encoding = encoding
         self.cells = cells
         self.model_config = model_config
