@@ -16,9 +16,9 @@ CELLS = ("rnn", "gru", "lstm")
 DTYPES = ("float32", "float64")
 #: Default number of recurrent units of the compact CPU configuration. Time to
 #: grid on 2 free cores (``benchmarks/bench_train.py``, DoS 0.12 m, ring null):
-#: 512 units had 6.8% of units beating the null after 5 minutes and 6.6% after
-#: 10 (decoding 7.5 and 7.2 cm); 256 units peaked at 4.7% (5 minutes) and fell
-#: to 2.7% by 40, although their steps are 1.75x faster.
+#: 512 units had 5.7% of units beating the null after 10 minutes and 6.1-6.2%
+#: after 20 and 40 (decoding 6.6, 5.8, 5.2 cm; 15.5-16 steps/s); in an earlier
+#: measurement 256 units peaked at 4.7% (5 minutes) and fell to 2.7% by 40.
 DEFAULT_HIDDEN = 512
 
 
